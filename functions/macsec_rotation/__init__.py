@@ -1,0 +1,1 @@
+"""MACsec key rotation for AWS Direct Connect: the Lambda runtime package."""

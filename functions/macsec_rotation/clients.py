@@ -1,0 +1,26 @@
+"""Gateways over real boto3 clients, created per invocation so tests and the runner can inject their own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from .gateways.directconnect import DirectConnectGateway
+from .gateways.secrets import SecretsGateway
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+# Standard mode retries throttling and 5xx with jittered backoff; what is left over is
+# retried by the state machine under the typed transient errors.
+SDK_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+def directconnect(client: BaseClient | None = None) -> DirectConnectGateway:
+    return DirectConnectGateway(client or boto3.client("directconnect", config=SDK_CONFIG))
+
+
+def secrets(client: BaseClient | None = None) -> SecretsGateway:
+    return SecretsGateway(client or boto3.client("secretsmanager", config=SDK_CONFIG))

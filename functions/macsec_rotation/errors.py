@@ -1,0 +1,80 @@
+"""Typed errors. The class name is the error name Step Functions sees and matches in Retry/Catch,
+so renaming a class is a breaking change. Messages tell an operator what happened and what to do;
+they may name CKNs, secret ARNs and version ids, never a CAK."""
+
+
+class RotationError(Exception):
+    """A failure the workflow reports under this class's name."""
+
+    @property
+    def error_name(self) -> str:
+        return type(self).__name__
+
+
+class InvalidInput(RotationError):
+    """The console input or event is not understood."""
+
+
+class SecretNotFound(RotationError):
+    """The secret named by the input does not exist or cannot be read."""
+
+
+class TargetNotFound(RotationError):
+    """No connection or LAG with that id in this account and Region."""
+
+
+class InvalidKeyMaterial(RotationError):
+    """The secret value is not a JSON object with a 64-hex-digit ckn and cak."""
+
+
+class VersionNotCurrent(RotationError):
+    """The secret version is pending or superseded, so it must not be put on a link."""
+
+
+class TargetNotMacsecCapable(RotationError):
+    """The connection or LAG was not created with MACsec support."""
+
+
+class TargetNotAvailable(RotationError):
+    """The connection or LAG is not in the `available` state."""
+
+
+class KeychainFull(RotationError):
+    """The target already holds three keys, none of them the new one."""
+
+
+class AssociationRejected(RotationError):
+    """Direct Connect refused to associate the new key."""
+
+
+class AssociationTimeout(RotationError):
+    """The new key did not become `associated` in time (or was dropped); it was removed again."""
+
+
+class NewKeyNotAssociated(RotationError):
+    """The new key is no longer `associated`, so old keys are kept."""
+
+
+class DisassociationTimeout(RotationError):
+    """An old key stayed in `disassociating` longer than the configured timeout."""
+
+
+class EncryptionDown(RotationError):
+    """Encryption went down after the old key was removed; the previous key was restored."""
+
+
+# Transient errors: retried by the state machine with backoff and jitter. Their names match the
+# service error codes so that the Retry blocks read like the AWS documentation.
+class ThrottlingException(RotationError):
+    """An AWS API throttled the function beyond what the SDK retries absorbed."""
+
+
+class DirectConnectServerException(RotationError):
+    """Direct Connect reported a server-side error."""
+
+
+TRANSIENT_ERRORS: tuple[str, ...] = (
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "DirectConnectServerException",
+)

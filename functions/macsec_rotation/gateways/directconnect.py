@@ -1,0 +1,150 @@
+"""Direct Connect MACsec operations on a connection (dxcon-) or a LAG (dxlag-)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import AssociationRejected, TargetNotFound
+from ..keys import KeyMaterial, same_ckn
+from ..models import TargetType
+from .aws_errors import error_message, transient_errors_typed
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+ENCRYPTION_UP = "Encryption Up"
+
+
+@dataclass(frozen=True)
+class MacsecKey:
+    ckn: str
+    secret_arn: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Port:
+    connection_id: str
+    state: str
+    encryption_status: str | None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_status == ENCRYPTION_UP
+
+
+@dataclass(frozen=True)
+class Target:
+    target_id: str
+    target_type: TargetType
+    state: str
+    mac_sec_capable: bool
+    encryption_mode: str | None
+    keys: tuple[MacsecKey, ...]
+    ports: tuple[Port, ...]
+    lag_id: str | None = None
+
+    def key(self, ckn: str) -> MacsecKey | None:
+        """The key with this CKN that is not on its way out, if any."""
+        return next((k for k in self.live_keys if same_ckn(k.ckn, ckn)), None)
+
+    @property
+    def live_keys(self) -> tuple[MacsecKey, ...]:
+        return tuple(k for k in self.keys if k.state in ("associating", "associated"))
+
+    @property
+    def ports_down(self) -> tuple[str, ...]:
+        return tuple(p.connection_id for p in self.ports if not p.encrypted)
+
+
+def target_type_of(target_id: str) -> TargetType:
+    return "lag" if target_id.startswith("dxlag-") else "connection"
+
+
+def _keys(raw: dict[str, Any]) -> tuple[MacsecKey, ...]:
+    return tuple(
+        MacsecKey(ckn=k.get("ckn", ""), secret_arn=k.get("secretARN", ""), state=k.get("state", ""))
+        for k in raw.get("macSecKeys", [])
+    )
+
+
+def _port(raw: dict[str, Any]) -> Port:
+    return Port(raw["connectionId"], raw.get("connectionState", ""), raw.get("portEncryptionStatus"))
+
+
+class DirectConnectGateway:
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
+
+    def describe(self, target_id: str) -> Target:
+        with transient_errors_typed():
+            try:
+                if target_type_of(target_id) == "lag":
+                    return self._describe_lag(target_id)
+                return self._describe_connection(target_id)
+            except ClientError as error:
+                # Describe* with an id declares one client error for every cause; an id that
+                # does not resolve is by far the likeliest, so say so and pass the service text on.
+                if "ClientException" in str(error.response.get("Error", {}).get("Code", "")):
+                    raise TargetNotFound(
+                        f"{target_id} was not found in this account and Region ({error_message(error)}). "
+                        "Check the target id or the secret's macsec:target tag."
+                    ) from None
+                raise
+
+    def _describe_connection(self, connection_id: str) -> Target:
+        found = self._client.describe_connections(connectionId=connection_id)["connections"]
+        if not found:
+            raise TargetNotFound(f"{connection_id} was not found in this account and Region.")
+        raw = found[0]
+        return Target(
+            target_id=connection_id,
+            target_type="connection",
+            state=raw.get("connectionState", ""),
+            mac_sec_capable=bool(raw.get("macSecCapable")),
+            encryption_mode=raw.get("encryptionMode"),
+            keys=_keys(raw),
+            ports=(_port(raw),),
+            lag_id=raw.get("lagId"),
+        )
+
+    def _describe_lag(self, lag_id: str) -> Target:
+        found = self._client.describe_lags(lagId=lag_id)["lags"]
+        if not found:
+            raise TargetNotFound(f"{lag_id} was not found in this account and Region.")
+        raw = found[0]
+        return Target(
+            target_id=lag_id,
+            target_type="lag",
+            state=raw.get("lagState", ""),
+            mac_sec_capable=bool(raw.get("macSecCapable")),
+            encryption_mode=raw.get("encryptionMode"),
+            keys=_keys(raw),
+            # portEncryptionStatus exists on connections only: a LAG's ports are its members.
+            ports=tuple(_port(member) for member in raw.get("connections", [])),
+        )
+
+    def associate(self, target_id: str, key: KeyMaterial) -> None:
+        with transient_errors_typed():
+            try:
+                self._client.associate_mac_sec_key(connectionId=target_id, ckn=key.ckn, cak=key.cak)
+            except ClientError as error:
+                if "ClientException" in str(error.response.get("Error", {}).get("Code", "")):
+                    raise AssociationRejected(
+                        f"Direct Connect refused key {key.ckn} on {target_id}: {error_message(error)}"
+                    ) from None
+                raise
+
+    def disassociate(self, target_id: str, secret_arn: str) -> None:
+        with transient_errors_typed():
+            self._client.disassociate_mac_sec_key(connectionId=target_id, secretARN=secret_arn)
+
+    def set_encryption_mode(self, target: Target, mode: str) -> None:
+        with transient_errors_typed():
+            if target.target_type == "lag":
+                self._client.update_lag(lagId=target.target_id, encryptionMode=mode)
+            else:
+                self._client.update_connection(connectionId=target.target_id, encryptionMode=mode)

@@ -1,0 +1,68 @@
+"""Reads of the customer secret that holds a target's CKN/CAK pair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from ..errors import SecretNotFound
+from .aws_errors import error_code, error_message, transient_errors_typed
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+CURRENT = "AWSCURRENT"
+PREVIOUS = "AWSPREVIOUS"
+PENDING = "AWSPENDING"
+
+
+@dataclass(frozen=True)
+class Secret:
+    arn: str
+    name: str
+    tags: dict[str, str]
+    versions: dict[str, list[str]] = field(default_factory=dict)
+
+    def version_in_stage(self, stage: str) -> str | None:
+        return next((v for v, stages in self.versions.items() if stage in stages), None)
+
+
+class SecretsGateway:
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
+
+    def describe(self, secret_id: str) -> Secret:
+        with transient_errors_typed():
+            try:
+                raw = self._client.describe_secret(SecretId=secret_id)
+            except ClientError as error:
+                if error_code(error) in ("ResourceNotFoundException", "AccessDeniedException", "ValidationException"):
+                    raise SecretNotFound(
+                        f"secret {secret_id} cannot be read ({error_code(error)}: {error_message(error)}). "
+                        "Check the secret id and that its name starts with the managed prefix."
+                    ) from None
+                raise
+        if raw.get("DeletedDate"):
+            raise SecretNotFound(f"secret {secret_id} is scheduled for deletion; restore it or use another secret.")
+        return Secret(
+            arn=raw["ARN"],
+            name=raw["Name"],
+            tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
+            versions={v: list(stages) for v, stages in raw.get("VersionIdsToStages", {}).items()},
+        )
+
+    def secret_string(self, secret_arn: str, version_id: str) -> str | None:
+        """The raw SecretString of one version; the caller parses it and keeps the CAK local."""
+        with transient_errors_typed():
+            try:
+                raw = self._client.get_secret_value(SecretId=secret_arn, VersionId=version_id)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    raise SecretNotFound(
+                        f"secret {secret_arn} version {version_id} is gone ({error_message(error)})."
+                    ) from None
+                raise
+        value = raw.get("SecretString")
+        return value if isinstance(value, str) else None

@@ -1,0 +1,16 @@
+"""Poll until the old keys are gone, watching every port's encryption."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import clients
+from ..logic.cleanup import check_removal
+from ..models import TargetRotation
+from ._step import step_handler
+
+
+@step_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    item = TargetRotation.model_validate(event)
+    return check_removal(item, clients.directconnect()).dump()

@@ -1,0 +1,19 @@
+"""Disassociate every key the new current version supersedes."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import clients
+from ..logic.cleanup import remove_old_keys
+from ..models import TargetRotation
+from ..settings import RuntimeSettings
+from ._step import step_handler
+
+
+@step_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    item = TargetRotation.model_validate(event)
+    settings = RuntimeSettings.from_env()
+    attempts = settings.poll_for(settings.disassociation_timeout_seconds).max_attempts
+    return remove_old_keys(item, clients.directconnect(), attempts).dump()

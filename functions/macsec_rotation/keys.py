@@ -1,0 +1,61 @@
+"""CKN/CAK key material: parsing a secret value, validating it, generating a fresh pair.
+
+Error messages name the secret, the version and the field, never the value: a CAK must not
+reach an exception, and a half-typed CKN in a message would only invite copy-paste mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from .errors import InvalidKeyMaterial
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """A CKN/CAK pair. The CAK is kept out of repr() so it cannot reach a log by accident."""
+
+    ckn: str
+    cak: str = field(repr=False)
+
+
+def is_hex64(value: object) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
+def same_ckn(left: str, right: str) -> bool:
+    """Direct Connect accepts either case of hex, so CKNs compare case-insensitively."""
+    return left.lower() == right.lower()
+
+
+def parse_key_material(secret_string: str | None, secret_id: str, version_id: str) -> KeyMaterial:
+    where = f"secret {secret_id} version {version_id}"
+    if secret_string is None:
+        raise InvalidKeyMaterial(f"{where} has no SecretString; store {{\"ckn\": ..., \"cak\": ...}} as JSON text.")
+    try:
+        value = json.loads(secret_string)
+    except ValueError:
+        raise InvalidKeyMaterial(
+            f"{where} is not JSON; store {{\"ckn\": \"<64 hex digits>\", \"cak\": \"<64 hex digits>\"}}."
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidKeyMaterial(f"{where} is JSON but not an object; store {{\"ckn\": ..., \"cak\": ...}}.")
+    missing = [name for name in ("ckn", "cak") if name not in value]
+    if missing:
+        raise InvalidKeyMaterial(f"{where} lacks {' and '.join(missing)}; store both ckn and cak.")
+    bad = [name for name in ("ckn", "cak") if not is_hex64(value[name])]
+    if bad:
+        raise InvalidKeyMaterial(
+            f"{where}: {' and '.join(bad)} must be exactly 64 hexadecimal digits (256-bit keys only)."
+        )
+    return KeyMaterial(ckn=value["ckn"], cak=value["cak"])
+
+
+def generate_key_material() -> KeyMaterial:
+    """A fresh 256-bit pair from the OS CSPRNG; 64-digit CKNs as DOMAIN.md recommends."""
+    return KeyMaterial(ckn=secrets.token_hex(32), cak=secrets.token_hex(32))

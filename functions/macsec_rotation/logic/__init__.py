@@ -1,0 +1,1 @@
+"""Decisions of each workflow step, free of Lambda and boto3 details."""

@@ -1,0 +1,56 @@
+"""Associate the new key, poll until it is `associated`, and roll it back when it never gets there."""
+
+from __future__ import annotations
+
+from ..gateways.directconnect import DirectConnectGateway
+from ..gateways.secrets import SecretsGateway
+from ..keys import parse_key_material
+from ..models import Failure, TargetRotation
+from ..observability import logger
+
+
+def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway) -> TargetRotation:
+    target = dx.describe(item.target)
+    if target.key(item.new_ckn) is None:
+        # The CAK lives only in this frame: read, validated, handed to Direct Connect, dropped.
+        key = parse_key_material(secrets.secret_string(item.secret_arn, item.version_id),
+                                 item.secret_arn, item.version_id)
+        dx.associate(item.target, key)
+        logger.info("key associated", target=item.target, ckn=item.new_ckn)
+    else:
+        logger.info("key already on target", target=item.target, ckn=item.new_ckn)
+    return item.model_copy(update={"status": "associating", "poll": item.poll.model_copy(update={"attempt": 0})})
+
+
+def check_association(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotation:
+    target = dx.describe(item.target)
+    key = target.key(item.new_ckn)
+    attempt = item.poll.attempt + 1
+    if key is not None and key.state == "associated":
+        status = "associated"
+    elif key is None:
+        status = "dropped"
+    elif attempt >= item.poll.max_attempts:
+        status = "timedOut"
+    else:
+        status = "associating"
+    logger.info("association polled", target=item.target, ckn=item.new_ckn, attempt=attempt,
+                key_state=key.state if key else "gone", status=status)
+    return item.model_copy(update={"status": status, "poll": item.poll.model_copy(update={"attempt": attempt})})
+
+
+def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotation:
+    target = dx.describe(item.target)
+    key = target.key(item.new_ckn)
+    if key is not None:
+        dx.disassociate(item.target, key.secret_arn)
+    kept = [k.ckn for k in target.live_keys if key is None or k is not key]
+    waited = item.poll.attempt * item.poll.interval_seconds
+    what = "was dropped by Direct Connect" if item.status == "dropped" else f"was still {key.state if key else 'gone'} after {waited}s"
+    logger.warning("new key rolled back", target=item.target, ckn=item.new_ckn, kept=kept, status=item.status)
+    cause = (
+        f"Key {item.new_ckn} on {item.target} {what}; it was disassociated and the old keys {kept} were kept, "
+        "so the link is as before. Check the target's MACsec state in the Direct Connect console, then start "
+        "the rotation again (a longer association timeout may help)."
+    )
+    return item.model_copy(update={"failure": Failure(error="AssociationTimeout", cause=cause)})

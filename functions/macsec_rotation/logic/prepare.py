@@ -1,0 +1,132 @@
+"""Prepare: resolve secret, version and targets, then decide per target before touching anything."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import (
+    InvalidInput,
+    InvalidKeyMaterial,
+    KeychainFull,
+    TargetNotAvailable,
+    TargetNotMacsecCapable,
+    VersionNotCurrent,
+)
+from ..gateways.directconnect import DirectConnectGateway, Target
+from ..gateways.secrets import CURRENT, Secret, SecretsGateway
+from ..keys import parse_key_material
+from ..models import Action, ConsoleInput, EncryptionMode, MODE_STRICTNESS, RotationPlan, TargetRotation
+from ..observability import logger
+from ..settings import RuntimeSettings
+
+KEYCHAIN_SIZE = 3
+_TARGET_ID = re.compile(r"dx(con|lag)-[0-9a-zA-Z]{1,40}")
+
+
+def plan_rotation(
+    request: ConsoleInput, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
+) -> RotationPlan:
+    secret = secrets.describe(request.secret_id)
+    version_id = _current_version(secret, request.version_id)
+    key = parse_key_material(secrets.secret_string(secret.arn, version_id), secret.name, version_id)
+    target_ids = _target_ids(request, secret, settings)
+    wanted_mode = _wanted_mode(request, secret, settings)
+
+    items = []
+    for target_id in target_ids:
+        target = dx.describe(target_id)
+        _check_target(target)
+        action = _decide(target, key.ckn)
+        logger.info("target planned", target=target_id, action=action, new_ckn=key.ckn,
+                    keys=[{"ckn": k.ckn, "state": k.state} for k in target.keys])
+        items.append(
+            TargetRotation(
+                secret_arn=secret.arn,
+                version_id=version_id,
+                target=target_id,
+                target_type=target.target_type,
+                new_ckn=key.ckn,
+                action=action,
+                wanted_mode=wanted_mode,
+                mode_before=target.encryption_mode,  # type: ignore[arg-type]
+                ports_encrypted_before=[p.connection_id for p in target.ports if p.encrypted],
+                poll=settings.poll_for(settings.association_timeout_seconds),
+            )
+        )
+    return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items)
+
+
+def _current_version(secret: Secret, requested: str | None) -> str:
+    current = secret.version_in_stage(CURRENT)
+    if requested is None:
+        if current is None:
+            raise InvalidKeyMaterial(f"secret {secret.name} has no AWSCURRENT version; put the CKN/CAK first.")
+        return current
+    stages = secret.versions.get(requested)
+    if stages is None:
+        raise VersionNotCurrent(f"version {requested} does not exist on secret {secret.name} (current is {current}).")
+    if CURRENT not in stages:
+        raise VersionNotCurrent(
+            f"version {requested} of secret {secret.name} is {stages or 'unstaged'}, not AWSCURRENT "
+            f"(current is {current}); only the current version is put on a link. Start again without versionId."
+        )
+    return requested
+
+
+def _target_ids(request: ConsoleInput, secret: Secret, settings: RuntimeSettings) -> list[str]:
+    raw = request.target or secret.tags.get(settings.target_tag)
+    if not raw:
+        raise InvalidInput(
+            f"no target: pass \"target\" in the input or tag secret {secret.name} with "
+            f"{settings.target_tag}=dxcon-...|dxlag-... (comma-separated for several)."
+        )
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    bad = [i for i in ids if not _TARGET_ID.fullmatch(i)]
+    if bad or not ids:
+        raise InvalidInput(f"target {bad or raw!r} is not a connection (dxcon-...) or LAG (dxlag-...) id.")
+    return list(dict.fromkeys(ids))
+
+
+def _wanted_mode(request: ConsoleInput, secret: Secret, settings: RuntimeSettings) -> EncryptionMode | None:
+    if request.encryption_mode:
+        return request.encryption_mode
+    tagged = secret.tags.get(settings.mode_tag)
+    if tagged is None:
+        return None
+    if tagged not in MODE_STRICTNESS:
+        raise InvalidInput(
+            f"tag {settings.mode_tag}={tagged!r} on {secret.name} is not one of {', '.join(MODE_STRICTNESS)}."
+        )
+    return tagged  # type: ignore[return-value]
+
+
+def _check_target(target: Target) -> None:
+    if target.lag_id:
+        raise InvalidInput(
+            f"{target.target_id} is a member of LAG {target.lag_id}; a LAG's keys apply to all its "
+            f"members, so rotate {target.lag_id} instead."
+        )
+    if not target.mac_sec_capable:
+        raise TargetNotMacsecCapable(
+            f"{target.target_id} was not created with MACsec support; MACsec capability is fixed at creation."
+        )
+    if target.state != "available":
+        raise TargetNotAvailable(
+            f"{target.target_id} is {target.state!r}, not 'available'; re-run once it is available."
+        )
+
+
+def _decide(target: Target, new_ckn: str) -> Action:
+    existing = target.key(new_ckn)
+    others = [k for k in target.live_keys if existing is None or k is not existing]
+    if existing is not None:
+        if existing.state == "associating":
+            return "AwaitAssociation"
+        return "CleanUp" if others else "AlreadyCurrent"
+    if len(target.keys) >= KEYCHAIN_SIZE:
+        listed = ", ".join(f"{k.ckn} ({k.state}, {k.secret_arn})" for k in target.keys)
+        raise KeychainFull(
+            f"{target.target_id} already holds {len(target.keys)} keys and none is the new one: {listed}. "
+            "Disassociate a key the peer router no longer uses, then re-run."
+        )
+    return "Associate"

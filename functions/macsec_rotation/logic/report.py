@@ -1,0 +1,43 @@
+"""The end of a run: a result per target on success, a clean error and cause on failure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..models import Failure, RotationResult, TargetResult, TargetRotation
+
+
+def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> RotationResult:
+    return RotationResult(
+        secret_arn=secret_arn,
+        version_id=version_id,
+        results=[
+            TargetResult(
+                target=item.target,
+                outcome="AlreadyCurrent" if item.action == "AlreadyCurrent" else "Rotated",
+                new_ckn=item.new_ckn,
+                removed_ckns=item.removed_ckns,
+                encryption_mode_before=item.mode_before,
+                encryption_mode_after=item.mode_after or item.mode_before,
+                tightening_skipped=item.tightening_skipped,
+            )
+            for item in items
+        ],
+    )
+
+
+def describe_failure(caught: Any) -> Failure:
+    """Step Functions hands a caught error as {Error, Cause}; a Lambda error's Cause is the JSON
+    error payload, a Fail state's is plain text. Either way the operator gets one readable sentence."""
+    if not isinstance(caught, dict):
+        return Failure(error="States.Runtime", cause="the workflow failed without error details")
+    error = str(caught.get("Error") or "States.Runtime")
+    cause = caught.get("Cause") or ""
+    try:
+        payload = json.loads(cause)
+    except (TypeError, ValueError):
+        payload = None
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        cause = str(payload["errorMessage"])
+    return Failure(error=error, cause=str(cause) or error)

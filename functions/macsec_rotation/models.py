@@ -1,0 +1,92 @@
+"""Typed state data. Everything here travels through Step Functions and shows in the execution
+history, so it holds identifiers (CKNs, ARNs, version ids) and decisions, never a CAK."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+EncryptionMode = Literal["no_encrypt", "should_encrypt", "must_encrypt"]
+MODE_STRICTNESS: dict[str, int] = {"no_encrypt": 0, "should_encrypt": 1, "must_encrypt": 2}
+
+TargetType = Literal["connection", "lag"]
+Action = Literal["Associate", "AwaitAssociation", "CleanUp", "AlreadyCurrent"]
+Outcome = Literal["Rotated", "AlreadyCurrent"]
+
+
+class StateModel(BaseModel):
+    """camelCase on the wire (Step Functions input/output), snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class ConsoleInput(StateModel):
+    """What an operator types in the Step Functions console (and what events normalise to)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    secret_id: str = Field(min_length=1, max_length=2048)
+    target: str | None = None
+    encryption_mode: EncryptionMode | None = None
+    version_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Poll(StateModel):
+    interval_seconds: int
+    max_attempts: int
+    attempt: int = 0
+
+
+class Failure(StateModel):
+    error: str
+    cause: str
+
+
+class TargetRotation(StateModel):
+    """One target's rotation: the item each Map iteration carries from step to step."""
+
+    secret_arn: str
+    version_id: str
+    target: str
+    target_type: TargetType
+    new_ckn: str
+    action: Action
+    wanted_mode: EncryptionMode | None = None
+    mode_before: EncryptionMode | None = None
+    ports_encrypted_before: list[str] = Field(default_factory=list)
+    mode_after: EncryptionMode | None = None
+    tightening_skipped: str | None = None
+    removed_ckns: list[str] = Field(default_factory=list)
+    restored_ckn: str | None = None
+    poll: Poll
+    status: str = "pending"
+    failure: Failure | None = None
+
+
+class RotationPlan(StateModel):
+    """Prepare's output: the normalised request and one item per target."""
+
+    secret_arn: str
+    version_id: str
+    targets: list[TargetRotation]
+
+
+class TargetResult(StateModel):
+    target: str
+    outcome: Outcome
+    new_ckn: str
+    removed_ckns: list[str]
+    encryption_mode_before: EncryptionMode | None
+    encryption_mode_after: EncryptionMode | None
+    tightening_skipped: str | None = None
+
+
+class RotationResult(StateModel):
+    secret_arn: str
+    version_id: str
+    results: list[TargetResult]

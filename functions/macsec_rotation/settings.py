@@ -1,0 +1,32 @@
+"""Runtime settings, read from the function's environment when a handler runs (never at import)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from pydantic import BaseModel, Field
+
+from .models import Poll
+
+
+class RuntimeSettings(BaseModel):
+    poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
+    association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
+    disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
+    target_tag: str = "macsec:target"
+    mode_tag: str = "macsec:encryption-mode"
+
+    @classmethod
+    def from_env(cls) -> RuntimeSettings:
+        env = os.environ
+        return cls(
+            poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "10")),
+            association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),
+            disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
+        )
+
+    def poll_for(self, timeout_seconds: int) -> Poll:
+        """A bounded poll: enough attempts to cover the timeout, never an unbounded loop."""
+        attempts = max(1, math.ceil(timeout_seconds / self.poll_interval_seconds))
+        return Poll(interval_seconds=self.poll_interval_seconds, max_attempts=attempts)

@@ -1,0 +1,1 @@
+"""CDK constructs of the MACsec key rotation stack."""

@@ -1,0 +1,78 @@
+"""Deployment settings: read from CDK context (cdk.json or -c key=value), validated at synth time."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+CONTEXT_KEYS = (
+    "stackName", "secretPrefix", "pollIntervalSeconds", "associationTimeoutSeconds",
+    "disassociationTimeoutSeconds", "maxConcurrentTargets", "powertoolsLayerVersion",
+    "logRetentionDays", "notificationEmail",
+)
+LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
+
+
+class SettingsError(ValueError):
+    """A context value is wrong; the message names the key and says what is allowed."""
+
+
+class DeploymentSettings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    stack_name: str = Field(default="MacsecKeyRotation", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    secret_prefix: str = Field(default="macsec/", min_length=1, max_length=256)
+    poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
+    association_timeout_seconds: int = Field(default=1800, ge=10, le=86400)
+    disassociation_timeout_seconds: int = Field(default=900, ge=10, le=86400)
+    max_concurrent_targets: int = Field(default=4, ge=1, le=40)
+    powertools_layer_version: int = Field(default=27, ge=1)
+    log_retention_days: int = Field(default=90, ge=1)
+    notification_email: str | None = None
+
+    @field_validator("secret_prefix")
+    @classmethod
+    def _prefix_is_a_name_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9/_+=.@-]+", value):
+            raise ValueError("may hold only letters, digits and /_+=.@- (a Secrets Manager name prefix)")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @field_validator("notification_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError("must be an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _polls_fit_history(self) -> DeploymentSettings:
+        # Each poll round costs 3 transitions (~7 history events); stay well under 25,000 events.
+        rounds = self.association_timeout_seconds // self.poll_interval_seconds
+        if rounds > 1000:
+            raise ValueError(
+                f"associationTimeoutSeconds/pollIntervalSeconds allows {rounds} poll rounds; keep it at most 1000 "
+                "so an execution stays under the 25,000-event history limit"
+            )
+        return self
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> DeploymentSettings:
+        values = {key: context[key] for key in CONTEXT_KEYS if context.get(key) not in (None, "")}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in issue['loc']) or 'settings'}: {issue['msg']}"
+                for issue in error.errors(include_url=False)
+            )
+            raise SettingsError(f"invalid deployment settings ({problems}). See README 'Deploying'.") from None

@@ -1,0 +1,137 @@
+"""The rotation state machine: states, retries, catches and loop bounds.
+
+Every loop is a Wait -> check Lambda -> Choice round whose check counts attempts against a bound
+computed from the settings, so no execution can run away from the 25,000-event history limit.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from .settings import DeploymentSettings
+
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+]
+# Handlers raise these names for what the SDK's own retries did not absorb (functions/errors.py).
+TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]
+POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
+
+
+class RotationWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        settings: DeploymentSettings,
+        functions: dict[str, lambda_.IFunction],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._functions = functions
+
+        report_failure = self._step("ReportFailure", "report_failure").next(
+            sfn.Fail(self, "RotationFailed", error_path="$.error", cause_path="$.cause")
+        )
+
+        prepare = self._step("Prepare", "prepare")
+        prepare.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
+
+        rotate_targets = sfn.Map(
+            self,
+            "RotateEachTarget",
+            items_path="$.targets",
+            max_concurrency=settings.max_concurrent_targets,
+            result_path="$.results",
+        )
+        rotate_targets.item_processor(self._target_rotation())
+        rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
+
+        definition = prepare.next(rotate_targets).next(self._step("Report", "report")).next(
+            sfn.Succeed(self, "RotationSucceeded")
+        )
+        self.log_group = logs.LogGroup(self, "ExecutionLogs", removal_policy=RemovalPolicy.RETAIN,
+                                       retention=logs.RetentionDays.THREE_MONTHS)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(12),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+
+    def _target_rotation(self) -> sfn.IChainable:
+        """One target: associate, wait for `associated`, tighten, remove old keys, check, restore."""
+        done = sfn.Pass(self, "TargetDone")
+
+        def fail(name: str) -> sfn.Fail:
+            return sfn.Fail(self, name, error_path="$.failure.error", cause_path="$.failure.cause")
+
+        # Removal loop and its safety net.
+        wait_for_restore = sfn.Wait(self, "WaitForRestore", time=POLL_SECONDS)
+        reverted = fail("RotationReverted")
+        wait_for_restore.next(self._step("CheckRestore", "check_restore")).next(
+            sfn.Choice(self, "EncryptionBack?")
+            .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
+            .otherwise(reverted)
+        )
+        restore = self._step("RestorePreviousKey", "restore_previous").next(
+            sfn.Choice(self, "RestoreStarted?")
+            .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
+            .otherwise(reverted)
+        )
+        wait_for_removal = sfn.Wait(self, "WaitForRemoval", time=POLL_SECONDS)
+        wait_for_removal.next(self._step("CheckRemoval", "check_removal")).next(
+            sfn.Choice(self, "OldKeysGone?")
+            .when(sfn.Condition.string_equals("$.status", "removed"), done)
+            .when(sfn.Condition.string_equals("$.status", "removing"), wait_for_removal)
+            .when(sfn.Condition.string_equals("$.status", "encryptionDown"), restore)
+            .otherwise(fail("RemovalFailed"))
+        )
+        clean_up = (
+            self._step("TightenEncryption", "tighten_encryption")
+            .next(self._step("RemoveOldKeys", "remove_old_keys"))
+            .next(wait_for_removal)
+        )
+
+        # Association loop.
+        wait_for_association = sfn.Wait(self, "WaitForAssociation", time=POLL_SECONDS)
+        wait_for_association.next(self._step("CheckAssociation", "check_association")).next(
+            sfn.Choice(self, "NewKeyAssociated?")
+            .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
+            .when(sfn.Condition.string_equals("$.status", "associating"), wait_for_association)
+            .otherwise(self._step("RollBackNewKey", "roll_back").next(fail("AssociationFailed")))
+        )
+        associate = self._step("AssociateNewKey", "associate").next(wait_for_association)
+
+        return (
+            sfn.Choice(self, "WhereToStart?")
+            .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
+            .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
+            .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), wait_for_association)
+            .otherwise(associate)
+        )
+
+    def _step(self, state_name: str, step: str) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=self._functions[step],
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+        )
+        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=6,
+                       backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=5,
+                       backoff_rate=2, max_delay=Duration.seconds(120), jitter_strategy=sfn.JitterType.FULL)
+        return task
