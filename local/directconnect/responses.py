@@ -1,0 +1,159 @@
+"""JSON-protocol request handling: parse, call the emulator, render shapes of the botocore model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.core.responses import BaseResponse
+
+from .backend import DirectConnectEmulator, emulator_backends
+from .errors import DirectConnectClientException
+from .model import Connection, KeyHolder, Lag
+
+
+class DirectConnectEmulatorResponse(BaseResponse):
+    def __init__(self) -> None:
+        super().__init__(service_name="directconnect")
+
+    @property
+    def backend(self) -> DirectConnectEmulator:
+        return emulator_backends[self.current_account][self.region]
+
+    def _params(self) -> dict[str, Any]:
+        return json.loads(self.body or "{}")
+
+    # ---- rendering ----
+
+    def _connection(self, connection: Connection, at: float) -> dict[str, Any]:
+        owner = self.backend.owner(connection)
+        rendered: dict[str, Any] = {
+            "ownerAccount": self.current_account,
+            "connectionId": connection.target_id,
+            "connectionName": connection.name,
+            "connectionState": self.backend.connection_state(connection, at),
+            "region": self.region,
+            "location": connection.location,
+            "bandwidth": connection.bandwidth,
+            "awsDeviceV2": "EqDC2-emulated",
+            "awsLogicalDeviceId": "EqDC2-emulated-1",
+            "hasLogicalRedundancy": "no",
+            "jumboFrameCapable": False,
+            "macSecCapable": connection.mac_sec_capable,
+            "encryptionMode": connection.encryption_mode,
+            "macSecKeys": [k.to_dict(at) for k in owner.keys] if connection.lag_id else
+                          [k.to_dict(at) for k in connection.keys],
+            "tags": [],
+        }
+        if connection.mac_sec_capable:
+            rendered["portEncryptionStatus"] = self.backend.port_encryption_status(connection, at)
+        if connection.lag_id:
+            rendered["lagId"] = connection.lag_id
+        return rendered
+
+    def _lag(self, lag: Lag, at: float) -> dict[str, Any]:
+        return {
+            "connectionsBandwidth": lag.bandwidth,
+            "numberOfConnections": len(lag.member_ids),
+            "lagId": lag.target_id,
+            "ownerAccount": self.current_account,
+            "lagName": lag.name,
+            "lagState": lag.state,
+            "location": lag.location,
+            "region": self.region,
+            "minimumLinks": 0,
+            "awsDeviceV2": "EqDC2-emulated",
+            "awsLogicalDeviceId": "EqDC2-emulated-1",
+            "connections": [self._connection(self.backend.connections[m], at) for m in lag.member_ids],
+            "allowsHostedConnections": False,
+            "jumboFrameCapable": False,
+            "hasLogicalRedundancy": "no",
+            "tags": [],
+            "macSecCapable": lag.mac_sec_capable,
+            "encryptionMode": lag.encryption_mode,
+            "macSecKeys": [k.to_dict(at) for k in lag.keys],
+        }
+
+    def _holder(self, holder: KeyHolder, at: float) -> dict[str, Any]:
+        if isinstance(holder, Lag):
+            return self._lag(holder, at)
+        assert isinstance(holder, Connection)
+        return self._connection(holder, at)
+
+    # ---- operations ----
+
+    def describe_connections(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            at = self.backend.clock()
+            wanted = params.get("connectionId")
+            if wanted:
+                found = self.backend.find(wanted)
+                if not isinstance(found, Connection):
+                    raise_not_found(wanted)
+                return {"connections": [self._connection(found, at)]}  # type: ignore[arg-type]
+            return {"connections": [self._connection(c, at) for c in self.backend.connections.values()]}
+
+        return json.dumps(self.backend.call("DescribeConnections", run))
+
+    def describe_lags(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            at = self.backend.clock()
+            wanted = params.get("lagId")
+            if wanted:
+                found = self.backend.find(wanted)
+                if not isinstance(found, Lag):
+                    raise_not_found(wanted)
+                return {"lags": [self._lag(found, at)]}  # type: ignore[arg-type]
+            return {"lags": [self._lag(lag, at) for lag in self.backend.lags.values()]}
+
+        return json.dumps(self.backend.call("DescribeLags", run))
+
+    def associate_mac_sec_key(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            holder = self.backend.associate(params.get("connectionId"), params.get("secretARN"),
+                                            params.get("ckn"), params.get("cak"))
+            at = self.backend.clock()
+            return {"connectionId": holder.target_id, "macSecKeys": [k.to_dict(at) for k in holder.keys]}
+
+        return json.dumps(self.backend.call("AssociateMacSecKey", run))
+
+    def disassociate_mac_sec_key(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            holder, key = self.backend.disassociate(params.get("connectionId"), params.get("secretARN"))
+            return {"connectionId": holder.target_id, "macSecKeys": [key.to_dict(self.backend.clock())]}
+
+        return json.dumps(self.backend.call("DisassociateMacSecKey", run))
+
+    def update_connection(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            holder = self.backend.update_mode(params.get("connectionId"), params.get("encryptionMode"), lag_api=False)
+            if params.get("connectionName"):
+                holder.name = params["connectionName"]
+            return self._holder(holder, self.backend.clock())
+
+        return json.dumps(self.backend.call("UpdateConnection", run))
+
+    def update_lag(self) -> str:
+        params = self._params()
+
+        def run() -> dict[str, Any]:
+            holder = self.backend.update_mode(params.get("lagId"), params.get("encryptionMode"), lag_api=True)
+            if params.get("lagName"):
+                holder.name = params["lagName"]
+            return self._holder(holder, self.backend.clock())
+
+        return json.dumps(self.backend.call("UpdateLag", run))
+
+
+def raise_not_found(target_id: str) -> None:
+    raise DirectConnectClientException(f"Could not find Connection with ID {target_id}")
