@@ -9,10 +9,10 @@ from unittest import mock
 import moto.directconnect
 
 from .backend import Behaviour, DirectConnectEmulator, Faults, OperationFault, emulator_backends
-from .model import Connection, Key, Lag
+from .model import Connection, Key, KeyHolder, Lag
 
 __all__ = [
-    "Behaviour", "Connection", "DirectConnectEmulator", "Faults", "Key", "Lag", "OperationFault",
+    "Behaviour", "Connection", "DirectConnectEmulator", "Faults", "Key", "KeyHolder", "Lag", "OperationFault",
     "emulator_backend", "installed",
 ]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.exceptions import JsonRESTError
 from moto.secretsmanager.models import secretsmanager_backends
 
 from .errors import DirectConnectClientException, fault
@@ -65,6 +66,7 @@ class DirectConnectEmulator(BaseBackend):
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.encryption_down_seconds: dict[str, float] = {}
+        self.api_log: list[tuple[float, str, str, str]] = []  # (time, operation, target, outcome)
         self._recent_calls: deque[float] = deque()
         self._settled_at: float | None = None
         self._lock = threading.RLock()
@@ -103,17 +105,23 @@ class DirectConnectEmulator(BaseBackend):
 
     # ---- request plumbing ----
 
-    def call(self, operation: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def call(self, operation: str, target: str | None, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Every API operation: count, rate-limit, inject faults, settle time, then run."""
         with self._lock:
             self.calls[operation] += 1
             now = self.clock()
-            self._limit_rate(operation, now)
-            injected = self.faults.take(operation)
-            if injected:
-                raise fault(injected, operation)
-            self.settle()
-            return run()
+            try:
+                self._limit_rate(operation, now)
+                injected = self.faults.take(operation)
+                if injected:
+                    raise fault(injected, operation)
+                self.settle()
+                result = run()
+            except JsonRESTError as error:
+                self.api_log.append((now, operation, target or "", error.error_type))
+                raise
+            self.api_log.append((now, operation, target or "", "ok"))
+            return result
 
     def _limit_rate(self, operation: str, now: float) -> None:
         rate = self.behaviour.api_rate_per_second
@@ -180,6 +188,28 @@ class DirectConnectEmulator(BaseBackend):
         if connection.state == "available" and owner.encryption_mode == "must_encrypt" and not owner.encrypts(at):
             return "down"
         return connection.state
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Each target as an operator would see it now (LAG members under their LAG)."""
+        self.settle()
+        at = self.clock()
+
+        def keys(holder: KeyHolder) -> list[dict[str, str]]:
+            return [{"ckn": k.ckn, "secretARN": k.secret_arn, "state": k.state(at)} for k in holder.keys]
+
+        def connection(c: Connection) -> dict[str, Any]:
+            return {"connectionState": self.connection_state(c, at), "encryptionMode": c.encryption_mode,
+                    "portEncryptionStatus": self.port_encryption_status(c, at),
+                    "macSecKeys": keys(self.owner(c))}
+
+        view: dict[str, dict[str, Any]] = {
+            c.target_id: connection(c) for c in self.connections.values() if not c.lag_id
+        }
+        for lag in self.lags.values():
+            view[lag.target_id] = {"lagState": lag.state, "encryptionMode": lag.encryption_mode,
+                                   "macSecKeys": keys(lag),
+                                   "members": {m: connection(self.connections[m]) for m in lag.member_ids}}
+        return view
 
     # ---- lookups and validation ----
 

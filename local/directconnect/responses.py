@@ -95,7 +95,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 return {"connections": [self._connection(found, at)]}  # type: ignore[arg-type]
             return {"connections": [self._connection(c, at) for c in self.backend.connections.values()]}
 
-        return json.dumps(self.backend.call("DescribeConnections", run))
+        return json.dumps(self.backend.call("DescribeConnections", params.get("connectionId"), run))
 
     def describe_lags(self) -> str:
         params = self._params()
@@ -110,7 +110,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 return {"lags": [self._lag(found, at)]}  # type: ignore[arg-type]
             return {"lags": [self._lag(lag, at) for lag in self.backend.lags.values()]}
 
-        return json.dumps(self.backend.call("DescribeLags", run))
+        return json.dumps(self.backend.call("DescribeLags", params.get("lagId"), run))
 
     def associate_mac_sec_key(self) -> str:
         params = self._params()
@@ -121,7 +121,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
             at = self.backend.clock()
             return {"connectionId": holder.target_id, "macSecKeys": [k.to_dict(at) for k in holder.keys]}
 
-        return json.dumps(self.backend.call("AssociateMacSecKey", run))
+        return json.dumps(self.backend.call("AssociateMacSecKey", params.get("connectionId"), run))
 
     def disassociate_mac_sec_key(self) -> str:
         params = self._params()
@@ -130,7 +130,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
             holder, key = self.backend.disassociate(params.get("connectionId"), params.get("secretARN"))
             return {"connectionId": holder.target_id, "macSecKeys": [key.to_dict(self.backend.clock())]}
 
-        return json.dumps(self.backend.call("DisassociateMacSecKey", run))
+        return json.dumps(self.backend.call("DisassociateMacSecKey", params.get("connectionId"), run))
 
     def update_connection(self) -> str:
         params = self._params()
@@ -141,7 +141,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 holder.name = params["connectionName"]
             return self._holder(holder, self.backend.clock())
 
-        return json.dumps(self.backend.call("UpdateConnection", run))
+        return json.dumps(self.backend.call("UpdateConnection", params.get("connectionId"), run))
 
     def update_lag(self) -> str:
         params = self._params()
@@ -152,7 +152,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 holder.name = params["lagName"]
             return self._holder(holder, self.backend.clock())
 
-        return json.dumps(self.backend.call("UpdateLag", run))
+        return json.dumps(self.backend.call("UpdateLag", params.get("lagId"), run))
 
 
 def raise_not_found(target_id: str) -> None:

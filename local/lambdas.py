@@ -1,0 +1,117 @@
+"""Runs the project's handlers in-process, as the template's Lambda functions would run them."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import threading
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .template import FunctionSpec, Template
+
+
+class LogSink(io.TextIOBase):
+    """Collects whole lines written from any thread: Powertools log records and EMF metrics."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._partial: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            buffered = self._partial.pop(threading.get_ident(), "") + text
+            *complete, rest = buffered.split("\n")
+            self.lines.extend(line for line in complete if line.strip())
+            if rest:
+                self._partial[threading.get_ident()] = rest
+        return len(text)
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that Powertools reads."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class LambdaDispatcher:
+    def __init__(self, template: Template, sink: LogSink) -> None:
+        self.functions = template.functions()
+        self.sink = sink
+        self.invocations: Counter[str] = Counter()
+        for spec in self.functions.values():
+            module_file = spec.asset_dir / (spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+            if not module_file.is_file():
+                raise RuntimeError(f"{spec.logical_id}: handler {spec.handler} is not in its asset {spec.asset_dir}")
+
+    def shared_environment(self) -> dict[str, str]:
+        """One process hosts every function, so their environments must agree; they are built by one helper."""
+        merged: dict[str, str] = {}
+        for spec in self.functions.values():
+            for key, value in spec.environment.items():
+                if merged.setdefault(key, value) != value:
+                    raise RuntimeError(f"functions disagree on {key}; the local runner needs one shared environment")
+        return merged
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        shared = self.shared_environment()
+        saved = {key: os.environ.get(key) for key in shared}
+        os.environ.update(shared)
+        from macsec_rotation.observability import logger, metrics
+
+        metrics.namespace = shared.get("POWERTOOLS_METRICS_NAMESPACE", metrics.namespace)
+        metrics.service = shared.get("POWERTOOLS_SERVICE_NAME", metrics.service)
+        previous_stream = logger.registered_handler.setStream(self.sink)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def spec_for(self, function_name: str) -> FunctionSpec:
+        logical_id = function_name.rsplit(":", 1)[-1]
+        if logical_id not in self.functions:
+            raise KeyError(f"no function {logical_id} in the template")
+        return self.functions[logical_id]
+
+    def invoke(self, function_name: str, body: bytes | str) -> tuple[bytes, str | None]:
+        spec = self.spec_for(function_name)
+        self.invocations[spec.logical_id] += 1
+        module_name, attribute = spec.handler.rsplit(".", 1)
+        handler = getattr(importlib.import_module(module_name), attribute)
+        context = LambdaContext(function_name=spec.logical_id, invoked_function_arn=function_name)
+        event: Any = json.loads(body or "{}")
+        try:
+            result = handler(event, context)
+        except Exception as error:  # what the Lambda runtime returns for an unhandled error
+            payload = {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "requestId": context.aws_request_id,
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            }
+            return json.dumps(payload).encode(), "Unhandled"
+        return json.dumps(result).encode(), None

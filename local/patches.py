@@ -1,0 +1,98 @@
+"""The few places where moto's Step Functions executor meets time, threads and Lambda.
+
+Each patch is applied only inside `applied()`: Wait states, Retry intervals and the SDK's backoff
+sleep on the virtual clock, and history events carry virtual timestamps; every thread that works for an execution (the execution itself and
+each inline Map worker) is a participant of the clock; Lambda tasks call the project's handlers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+import botocore.endpoint
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.utils import TMP_THREADS
+
+from .clock import VirtualClock, VirtualTimeModule
+
+# (function name or ARN, event body) -> (response payload, function error or None)
+Invoke = Callable[[str, bytes | str], tuple[bytes, str | None]]
+# (execution ARN) -> None, called in the execution's thread when it ends
+Finished = Callable[[str], None]
+
+
+@contextmanager
+def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator[None]:
+    virtual_time = VirtualTimeModule(clock)
+
+    def wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+        clock.sleep(wait_seconds)
+
+    def start_execution(self: ExecutionWorker) -> None:
+        arn = self._evaluation_details.execution_details.arn
+        clock.join()  # before the thread exists, so time cannot move past its first step
+
+        def run() -> None:
+            try:
+                self._execution_logic()
+            finally:
+                finished(arn)
+                clock.leave()
+
+        thread = threading.Thread(target=run, daemon=True, name=f"execution-{arn.rsplit(':', 1)[-1]}")
+        TMP_THREADS.append(thread)
+        thread.start()
+
+    def launch_map_worker(self: Any, env: Any, eval_input: Any, job_pool: Any) -> Any:
+        worker = self._create_worker(env=env, eval_input=eval_input, job_pool=job_pool)
+        clock.join()
+
+        def run() -> None:
+            try:
+                worker.eval()
+            finally:
+                clock.leave()
+
+        thread = threading.Thread(target=run, daemon=True)
+        TMP_THREADS.append(thread)
+        thread.start()
+        return worker
+
+    original_await_jobs = JobPool.await_jobs
+
+    def await_jobs(self: JobPool) -> None:
+        with clock.idle():  # the Map state waits for its iterations, which are participants
+            original_await_jobs(self)
+
+    def lambda_invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+                      response_headers: dict[str, str]) -> bytes:
+        payload, function_error = invoke(function_name, body)
+        if function_error:
+            response_headers["x-amz-function-error"] = function_error
+        return payload
+
+    def history_timestamp() -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.timezone.utc)
+
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(history_timestamp)))
+        stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
+        stack.enter_context(mock.patch.object(retrier_decl, "time", virtual_time))
+        stack.enter_context(mock.patch.object(botocore.endpoint, "time", virtual_time))
+        stack.enter_context(mock.patch.object(ExecutionWorker, "start", start_execution))
+        stack.enter_context(mock.patch.object(
+            inline_iteration_component.InlineIterationComponent, "_launch_worker", launch_map_worker))
+        stack.enter_context(mock.patch.object(JobPool, "await_jobs", await_jobs))
+        stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", lambda_invoke))
+        yield

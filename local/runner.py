@@ -1,0 +1,170 @@
+"""LocalAws: moto, the Direct Connect emulator and the synthesized workflow on one virtual clock."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.events.models import EventPattern
+
+from . import patches
+from .clock import VirtualClock
+from .directconnect import DirectConnectEmulator, emulator_backend, installed
+from .lambdas import LambdaDispatcher, LogSink
+from .template import Template, synthesize
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+REAL_SECONDS_PER_RUN = 300.0
+
+
+class RunStuck(RuntimeError):
+    """Executions did not finish in real time: a deadlock or a runaway, never a slow rotation."""
+
+
+@dataclass
+class ExecutionRecord:
+    arn: str
+    name: str
+    started_at: float
+    stopped_at: float | None = None
+
+
+class LocalAws:
+    def __init__(self, region: str = "us-east-1", account: str = "123456789012",
+                 template: Template | None = None) -> None:
+        if str(FUNCTIONS_DIR) not in sys.path:
+            sys.path.insert(0, str(FUNCTIONS_DIR))
+        self.region = region
+        self.account = account
+        self.template = template or synthesize()
+        self.clock = VirtualClock()
+        self.logs = LogSink()
+        self.dispatcher = LambdaDispatcher(self.template, self.logs)
+        self.executions: dict[str, ExecutionRecord] = {}
+        self._finished = threading.Condition()
+        self._stack = contextlib.ExitStack()
+        self.state_machine_arn = ""
+
+    # ---- lifecycle ----
+
+    def __enter__(self) -> LocalAws:
+        from macsec_rotation import clock as runtime_clock
+
+        stack = self._stack
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": self.region,
+                           "AWS_REGION": self.region, "MOTO_ACCOUNT_ID": self.account}.items():
+            stack.enter_context(_env(key, value))
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        stack.enter_context(installed())
+        previous_clock = runtime_clock.use(self.clock)
+        stack.callback(runtime_clock.use, previous_clock)
+        stack.enter_context(self.dispatcher.environment())
+        stack.enter_context(contextlib.redirect_stdout(self.logs))  # EMF metrics are printed
+        stack.enter_context(patches.applied(self.clock, self.dispatcher.invoke, self._execution_finished))
+        self.dx.clock = self.clock.now
+        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name=self.template.state_machine_logical_id(),
+            definition=json.dumps(self.template.definition(self.region, self.account)),
+            roleArn=f"arn:aws:iam::{self.account}:role/StateMachineRole",
+        )["stateMachineArn"]
+        self.clock.join()  # the driving thread takes part until it waits for the run to end
+        stack.callback(self.clock.leave)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._stack.close()
+
+    # ---- access ----
+
+    @property
+    def dx(self) -> DirectConnectEmulator:
+        return emulator_backend(self.account, self.region)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    # ---- driving ----
+
+    def advance_to(self, at: float) -> None:
+        """Let virtual time run (executions progress) until `at` seconds into the run."""
+        if at > self.clock.elapsed():
+            self.clock.sleep(at - self.clock.elapsed())
+
+    def start_execution(self, execution_input: dict[str, Any], name: str | None = None) -> str:
+        name = name or f"local-{uuid.uuid4().hex[:12]}"
+        arn: str = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+        )["executionArn"]
+        self.executions.setdefault(arn, ExecutionRecord(arn, name, self.clock.elapsed()))
+        return arn
+
+    def deliver_event(self, event: dict[str, Any]) -> list[str]:
+        """EventBridge: every rule of the template whose pattern matches starts the state machine."""
+        started = []
+        for rule in self.template.rules(self.region, self.account):
+            if rule.targets_state_machine and EventPattern(None, rule.pattern).matches_event(event):
+                started.append(self.start_execution(event))
+        return started
+
+    def wait_for_executions(self, timeout: float = REAL_SECONDS_PER_RUN) -> None:
+        with self.clock.idle(), self._finished:
+            done = self._finished.wait_for(
+                lambda: all(r.stopped_at is not None for r in self.executions.values()), timeout=timeout)
+        if not done:
+            running = [r.name for r in self.executions.values() if r.stopped_at is None]
+            raise RunStuck(f"executions {running} did not finish within {timeout:.0f} real seconds")
+
+    def _execution_finished(self, arn: str) -> None:
+        with self._finished:
+            record = self.executions.get(arn)
+            if record is None:  # finished before start_execution returned
+                record = self.executions[arn] = ExecutionRecord(arn, arn.rsplit(":", 1)[-1], self.clock.elapsed())
+            record.stopped_at = self.clock.elapsed()
+            self._finished.notify_all()
+
+    # ---- reading results ----
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        return dict(self.client("stepfunctions").describe_execution(executionArn=arn))
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        client = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = client.get_execution_history(executionArn=arn, maxResults=1000,
+                                                **({"nextToken": token} if token else {}))
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+
+@contextlib.contextmanager
+def _env(key: str, value: str) -> Any:
+    saved = os.environ.get(key)
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved

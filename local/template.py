@@ -1,0 +1,127 @@
+"""The synthesized CloudFormation template, read the way the local runner needs it."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SYNTH_CONTEXT = {"aws:cdk:enable-asset-metadata": True}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    environment: dict[str, str]
+    asset_dir: Path
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    logical_id: str
+    pattern: dict[str, Any]
+    targets_state_machine: bool
+
+
+class Template:
+    def __init__(self, template: dict[str, Any], outdir: Path) -> None:
+        self.raw = template
+        self.outdir = outdir
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == kind}
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        specs = {}
+        for logical_id, resource in self.resources("AWS::Lambda::Function").items():
+            props = resource["Properties"]
+            asset = resource.get("Metadata", {}).get("aws:asset:path")
+            if asset is None:
+                raise RuntimeError(f"{logical_id} has no aws:asset:path; synthesize with {SYNTH_CONTEXT}")
+            specs[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                handler=props["Handler"],
+                environment=dict(props.get("Environment", {}).get("Variables", {})),
+                asset_dir=self.outdir / asset,
+            )
+        return specs
+
+    def state_machine_logical_id(self) -> str:
+        (logical_id,) = self.resources("AWS::StepFunctions::StateMachine")
+        return logical_id
+
+    def definition(self, region: str, account: str) -> dict[str, Any]:
+        props = self.resources("AWS::StepFunctions::StateMachine")[self.state_machine_logical_id()]["Properties"]
+        return json.loads(self.resolve(props["DefinitionString"], region, account))
+
+    def rules(self, region: str, account: str) -> list[RuleSpec]:
+        machine = self.state_machine_logical_id()
+        return [
+            RuleSpec(
+                logical_id=logical_id,
+                pattern=self._resolve_tree(resource["Properties"]["EventPattern"], region, account),
+                targets_state_machine=any(
+                    t.get("Arn", {}).get("Ref") == machine for t in resource["Properties"].get("Targets", [])
+                ),
+            )
+            for logical_id, resource in self.resources("AWS::Events::Rule").items()
+        ]
+
+    # ---- intrinsic functions ----
+
+    def function_arn(self, logical_id: str, region: str, account: str) -> str:
+        return f"arn:aws:lambda:{region}:{account}:function:{logical_id}"
+
+    def resolve(self, value: Any, region: str, account: str) -> str:
+        resolved = self._resolve_tree(value, region, account)
+        if not isinstance(resolved, str):
+            raise TypeError(f"expected a string after resolving, got {type(resolved).__name__}")
+        return resolved
+
+    def _resolve_tree(self, value: Any, region: str, account: str) -> Any:
+        if isinstance(value, list):
+            return [self._resolve_tree(v, region, account) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(self._resolve_tree(p, region, account)) for p in parts)
+        if "Ref" in value:
+            return self._ref(value["Ref"], region, account)
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            if attribute == "Arn" and logical_id in self.resources("AWS::Lambda::Function"):
+                return self.function_arn(logical_id, region, account)
+            raise ValueError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute} locally")
+        return {k: self._resolve_tree(v, region, account) for k, v in value.items()}
+
+    def _ref(self, name: str, region: str, account: str) -> str:
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account,
+                  "AWS::URLSuffix": "amazonaws.com"}
+        if name in pseudo:
+            return pseudo[name]
+        resource = self.raw["Resources"].get(name)
+        if resource is None:
+            raise ValueError(f"cannot resolve Ref {name} locally")
+        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+            return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        return name
+
+
+@functools.lru_cache(maxsize=4)
+def synthesize(context_items: tuple[tuple[str, Any], ...] = ()) -> Template:
+    """Synthesize the real app once per process and context (jsii start-up dominates the cost)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from aws_cdk.assertions import Template as CdkTemplate
+
+    from infra.app import build_app
+
+    outdir = Path(tempfile.mkdtemp(prefix="macsec-synth-"))
+    _, stack = build_app({**SYNTH_CONTEXT, **dict(context_items)}, outdir=str(outdir))
+    template = CdkTemplate.from_stack(stack).to_json()
+    return Template(template, outdir)
