@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk import App, Environment
 
-from .settings import DeploymentSettings
+from .settings import CONTEXT_KEYS, DeploymentSettings
 from .stack import MacsecRotationStack
 
 
@@ -20,6 +20,4 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
 
 
 def _context_values(app: App) -> dict[str, Any]:
-    from .settings import CONTEXT_KEYS
-
     return {key: app.node.try_get_context(key) for key in CONTEXT_KEYS}

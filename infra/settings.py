@@ -9,9 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 CONTEXT_KEYS = (
-    "stackName", "secretPrefix", "pollIntervalSeconds", "associationTimeoutSeconds",
-    "disassociationTimeoutSeconds", "maxConcurrentTargets", "powertoolsLayerVersion",
-    "logRetentionDays", "notificationEmail",
+    "stackName",
+    "secretPrefix",
+    "pollIntervalSeconds",
+    "associationTimeoutSeconds",
+    "disassociationTimeoutSeconds",
+    "maxConcurrentTargets",
+    "powertoolsLayerVersion",
+    "logRetentionDays",
+    "notificationEmail",
 )
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 

@@ -18,7 +18,9 @@ class RotationTriggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        secret_arn_prefix = f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:{settings.secret_prefix}"
+        secret_arn_prefix = (
+            f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:{settings.secret_prefix}"
+        )
         managed_secret = [{"prefix": secret_arn_prefix}, {"prefix": settings.secret_prefix}]
 
         self.dead_letters = sqs.Queue(
@@ -63,7 +65,10 @@ class RotationTriggers(Construct):
                     "$or": [
                         {"eventName": ["PutSecretValue"], "requestParameters": {"versionStages": [{"exists": False}]}},
                         {"eventName": ["PutSecretValue"], "requestParameters": {"versionStages": ["AWSCURRENT"]}},
-                        {"eventName": ["UpdateSecretVersionStage"], "requestParameters": {"versionStage": ["AWSCURRENT"]}},
+                        {
+                            "eventName": ["UpdateSecretVersionStage"],
+                            "requestParameters": {"versionStage": ["AWSCURRENT"]},
+                        },
                     ],
                 },
             ),

@@ -6,6 +6,8 @@ computed from the settings, so no execution can run away from the 25,000-event h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -33,7 +35,7 @@ class RotationWorkflow(Construct):
         scope: Construct,
         construct_id: str,
         settings: DeploymentSettings,
-        functions: dict[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
@@ -55,11 +57,14 @@ class RotationWorkflow(Construct):
         rotate_targets.item_processor(self._target_rotation())
         rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
-        definition = prepare.next(rotate_targets).next(self._step("Report", "report")).next(
-            sfn.Succeed(self, "RotationSucceeded")
+        definition = (
+            prepare.next(rotate_targets)
+            .next(self._step("Report", "report"))
+            .next(sfn.Succeed(self, "RotationSucceeded"))
         )
-        self.log_group = logs.LogGroup(self, "ExecutionLogs", removal_policy=RemovalPolicy.RETAIN,
-                                       retention=logs.RetentionDays.THREE_MONTHS)
+        self.log_group = logs.LogGroup(
+            self, "ExecutionLogs", removal_policy=RemovalPolicy.RETAIN, retention=logs.RetentionDays.THREE_MONTHS
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -114,13 +119,14 @@ class RotationWorkflow(Construct):
         )
         associate = self._step("AssociateNewKey", "associate").next(wait_for_association)
 
-        return (
+        start: sfn.IChainable = (
             sfn.Choice(self, "WhereToStart?")
             .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
             .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
             .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), wait_for_association)
             .otherwise(associate)
         )
+        return start
 
     def _step(self, state_name: str, step: str) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
@@ -130,8 +136,19 @@ class RotationWorkflow(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
-        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=6,
-                       backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
-        task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=5,
-                       backoff_rate=2, max_delay=Duration.seconds(120), jitter_strategy=sfn.JitterType.FULL)
+        task.add_retry(
+            errors=LAMBDA_SERVICE_ERRORS,
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        task.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=Duration.seconds(5),
+            max_attempts=5,
+            backoff_rate=2,
+            max_delay=Duration.seconds(120),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task

@@ -76,7 +76,8 @@ class LambdaDispatcher:
         shared = self.shared_environment()
         saved = {key: os.environ.get(key) for key in shared}
         os.environ.update(shared)
-        from macsec_rotation.observability import logger, metrics
+        # functions/ is importable only once the runner has put it on sys.path
+        from macsec_rotation.observability import logger, metrics  # noqa: PLC0415
 
         metrics.namespace = shared.get("POWERTOOLS_METRICS_NAMESPACE", metrics.namespace)
         metrics.service = shared.get("POWERTOOLS_SERVICE_NAME", metrics.service)

@@ -1,8 +1,9 @@
 """The few places where moto's Step Functions executor meets time, threads and Lambda.
 
 Each patch is applied only inside `applied()`: Wait states, Retry intervals and the SDK's backoff
-sleep on the virtual clock, and history events carry virtual timestamps; every thread that works for an execution (the execution itself and
-each inline Map worker) is a participant of the clock; Lambda tasks call the project's handlers.
+sleep on the virtual clock, and history events carry virtual timestamps; every thread that works
+for an execution (the execution itself and each inline Map worker) is a participant of the clock;
+Lambda tasks call the project's handlers.
 """
 
 from __future__ import annotations
@@ -75,15 +76,16 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         with clock.idle():  # the Map state waits for its iterations, which are participants
             original_await_jobs(self)
 
-    def lambda_invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                      response_headers: dict[str, str]) -> bytes:
+    def lambda_invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: dict[str, str]
+    ) -> bytes:
         payload, function_error = invoke(function_name, body)
         if function_error:
             response_headers["x-amz-function-error"] = function_error
         return payload
 
     def history_timestamp() -> datetime.datetime:
-        return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.UTC)
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(history_timestamp)))
@@ -91,8 +93,9 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         stack.enter_context(mock.patch.object(retrier_decl, "time", virtual_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", virtual_time))
         stack.enter_context(mock.patch.object(ExecutionWorker, "start", start_execution))
-        stack.enter_context(mock.patch.object(
-            inline_iteration_component.InlineIterationComponent, "_launch_worker", launch_map_worker))
+        stack.enter_context(
+            mock.patch.object(inline_iteration_component.InlineIterationComponent, "_launch_worker", launch_map_worker)
+        )
         stack.enter_context(mock.patch.object(JobPool, "await_jobs", await_jobs))
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", lambda_invoke))
         yield

@@ -43,8 +43,9 @@ class ExecutionRecord:
 
 
 class LocalAws:
-    def __init__(self, region: str = "us-east-1", account: str = "123456789012",
-                 template: Template | None = None) -> None:
+    def __init__(
+        self, region: str = "us-east-1", account: str = "123456789012", template: Template | None = None
+    ) -> None:
         if str(FUNCTIONS_DIR) not in sys.path:
             sys.path.insert(0, str(FUNCTIONS_DIR))
         self.region = region
@@ -61,16 +62,21 @@ class LocalAws:
     # ---- lifecycle ----
 
     def __enter__(self) -> LocalAws:
-        from macsec_rotation import clock as runtime_clock
+        from macsec_rotation import clock as runtime_clock  # noqa: PLC0415 (on sys.path from __init__)
 
         stack = self._stack
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": self.region,
-                           "AWS_REGION": self.region, "MOTO_ACCOUNT_ID": self.account}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "MOTO_ACCOUNT_ID": self.account,
+        }.items():
             stack.enter_context(_env(key, value))
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        stack.enter_context(mock_aws(config=MOTO_CONFIG))
         stack.enter_context(installed())
         previous_clock = runtime_clock.use(self.clock)
         stack.callback(runtime_clock.use, previous_clock)
@@ -87,8 +93,9 @@ class LocalAws:
         stack.callback(self.clock.leave)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._stack.close()
 
     # ---- access ----
@@ -98,7 +105,7 @@ class LocalAws:
         return emulator_backend(self.account, self.region)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+        return boto3.client(service, region_name=self.region)
 
     # ---- driving ----
 
@@ -126,7 +133,8 @@ class LocalAws:
     def wait_for_executions(self, timeout: float = REAL_SECONDS_PER_RUN) -> None:
         with self.clock.idle(), self._finished:
             done = self._finished.wait_for(
-                lambda: all(r.stopped_at is not None for r in self.executions.values()), timeout=timeout)
+                lambda: all(r.stopped_at is not None for r in self.executions.values()), timeout=timeout
+            )
         if not done:
             running = [r.name for r in self.executions.values() if r.stopped_at is None]
             raise RunStuck(f"executions {running} did not finish within {timeout:.0f} real seconds")
@@ -149,8 +157,9 @@ class LocalAws:
         events: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            page = client.get_execution_history(executionArn=arn, maxResults=1000,
-                                                **({"nextToken": token} if token else {}))
+            page = client.get_execution_history(
+                executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {})
+            )
             events += page["events"]
             token = page.get("nextToken")
             if not token:

@@ -19,12 +19,20 @@ HEX64 = r"^[0-9a-fA-F]{64}$"
 CONNECTION_ID = r"^dxcon-[0-9a-z]{8}$"
 LAG_ID = r"^dxlag-[0-9a-z]{8}$"
 Mode = Literal["no_encrypt", "should_encrypt", "must_encrypt"]
-Operation = Literal["DescribeConnections", "DescribeLags", "AssociateMacSecKey", "DisassociateMacSecKey",
-                    "UpdateConnection", "UpdateLag"]
-InjectedError = Literal["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException",
-                        "DirectConnectClientException"]
-ConnectionState = Literal["ordering", "requested", "pending", "available", "down", "deleting", "deleted",
-                          "rejected", "unknown"]
+Operation = Literal[
+    "DescribeConnections",
+    "DescribeLags",
+    "AssociateMacSecKey",
+    "DisassociateMacSecKey",
+    "UpdateConnection",
+    "UpdateLag",
+]
+InjectedError = Literal[
+    "ThrottlingException", "TooManyRequestsException", "DirectConnectServerException", "DirectConnectClientException"
+]
+ConnectionState = Literal[
+    "ordering", "requested", "pending", "available", "down", "deleting", "deleted", "rejected", "unknown"
+]
 
 
 class ScenarioError(ValueError):
@@ -50,7 +58,9 @@ class TargetSpec(Strict):
     @field_validator("router_ckns")
     @classmethod
     def _hex(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and any(len(c) != 64 or any(ch not in "0123456789abcdefABCDEF" for ch in c) for c in value):
+        if value is not None and any(
+            len(c) != 64 or any(ch not in "0123456789abcdefABCDEF" for ch in c) for c in value
+        ):
             raise ValueError("every router CKN must be 64 hexadecimal digits")
         return value
 
@@ -123,8 +133,10 @@ class EventSpec(Strict):
     @model_validator(mode="after")
     def _fields_for_type(self) -> EventSpec:
         if self.type == "rotate":
-            raise ValueError("event type 'rotate' (the project's own rotation function) is not available yet; "
-                             "use PutSecretValue to model a new key")
+            raise ValueError(
+                "event type 'rotate' (the project's own rotation function) is not available yet; "
+                "use PutSecretValue to model a new key"
+            )
         if self.type == "console" and self.input is None:
             raise ValueError("a console event needs 'input', the Step Functions execution input")
         if self.type in ("RotationSucceeded", "PutSecretValue") and not self.secret:

@@ -10,8 +10,8 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from .scenario import ScenarioError, load  # noqa: E402
-from .simulation import run_scenario  # noqa: E402
+from .scenario import ScenarioError, load
+from .simulation import run_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,12 +39,16 @@ def render(description: str, report: dict[str, Any]) -> str:
     lines += ["Timeline (virtual time):", *report["timeline"], "", "Executions:"]
     for e in report["executions"]:
         outcome = e["status"] + (f" {e['error']}: {e['cause']}" if e["error"] else "")
-        lines.append(f"  {e['name']}: {outcome} ({e['stoppedAt'] - e['startedAt']:.0f}s, {e['transitions']} transitions)")
+        lines.append(
+            f"  {e['name']}: {outcome} ({e['stoppedAt'] - e['startedAt']:.0f}s, {e['transitions']} transitions)"
+        )
         for result in (e.get("output") or {}).get("results", []):
-            lines.append(f"    {result['target']}: {result['outcome']}, new key {result['newCkn'][:12]}…, "
-                         f"removed {len(result['removedCkns'])}, mode {result['encryptionModeBefore']} -> "
-                         f"{result['encryptionModeAfter']}"
-                         + (f" (tightening skipped: {result['tighteningSkipped']})" if result["tighteningSkipped"] else ""))
+            lines.append(
+                f"    {result['target']}: {result['outcome']}, new key {result['newCkn'][:12]}…, "
+                f"removed {len(result['removedCkns'])}, mode {result['encryptionModeBefore']} -> "
+                f"{result['encryptionModeAfter']}"
+                + (f" (tightening skipped: {result['tighteningSkipped']})" if result["tighteningSkipped"] else "")
+            )
     lines += ["", "Final keys:"]
     for target, view in report["targets"].items():
         ports = view.get("members") or {target: view}
@@ -53,8 +57,10 @@ def render(description: str, report: dict[str, Any]) -> str:
         for key in view["macSecKeys"]:
             lines.append(f"    {key['ckn'][:12]}… {key['state']}")
     down = {k: v for k, v in report["encryptionDownSeconds"].items() if v}
-    lines.append(f"\nEncryption down (virtual seconds): {down or 'none'}; "
-                 f"Direct Connect calls: {sum(report['apiCalls'].values())}; virtual time {report['virtualSeconds']}s")
+    lines.append(
+        f"\nEncryption down (virtual seconds): {down or 'none'}; "
+        f"Direct Connect calls: {sum(report['apiCalls'].values())}; virtual time {report['virtualSeconds']}s"
+    )
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
 
 # ---- seeding ----
 
+
 def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
     dx = aws.dx
     dx.behaviour.association_seconds = scenario.behaviour.association_seconds
@@ -46,8 +47,14 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
         dx.add_connection(connection)
         _seed_keys(aws, connection, spec, scenario)
     for lag_spec in scenario.lags:
-        lag = Lag(lag_spec.id, lag_spec.id, lag_spec.mac_sec_capable, lag_spec.encryption_mode,
-                  member_ids=list(lag_spec.members), state=lag_spec.state)
+        lag = Lag(
+            lag_spec.id,
+            lag_spec.id,
+            lag_spec.mac_sec_capable,
+            lag_spec.encryption_mode,
+            member_ids=list(lag_spec.members),
+            state=lag_spec.state,
+        )
         dx.add_lag(lag)
         _seed_keys(aws, lag, lag_spec, scenario)
     for item in scenario.faults:
@@ -67,8 +74,11 @@ def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Sce
         router = {k.ckn for k in spec.keys}
         for secret in scenario.secrets:
             if holder.target_id in secret.tags.get("macsec:target", "").split(","):
-                router |= {v.value["ckn"] for v in secret.versions
-                           if isinstance(v.value, dict) and isinstance(v.value.get("ckn"), str)}
+                router |= {
+                    v.value["ckn"]
+                    for v in secret.versions
+                    if isinstance(v.value, dict) and isinstance(v.value.get("ckn"), str)
+                }
     holder.router_ckns = {c.lower() for c in router}
 
 
@@ -81,21 +91,26 @@ def _create_secret(aws: LocalAws, secret: Any) -> str:
     versions = sorted(secret.versions, key=lambda v: "AWSCURRENT" in v.stages)  # current last
     first, *rest = versions
     arn: str = client.create_secret(
-        Name=secret.name, SecretString=_secret_string(first.value),
+        Name=secret.name,
+        SecretString=_secret_string(first.value),
         ClientRequestToken=secret.version_id(first.id),
         Tags=[{"Key": k, "Value": v} for k, v in secret.tags.items()],
     )["ARN"]
     for version in rest:
-        client.put_secret_value(SecretId=arn, SecretString=_secret_string(version.value),
-                                ClientRequestToken=secret.version_id(version.id),
-                                VersionStages=version.stages or ["AWSCURRENT"])
+        client.put_secret_value(
+            SecretId=arn,
+            SecretString=_secret_string(version.value),
+            ClientRequestToken=secret.version_id(version.id),
+            VersionStages=version.stages or ["AWSCURRENT"],
+        )
     wanted = {secret.version_id(v.id): set(v.stages) for v in secret.versions}
     actual = {k: set(v) for k, v in client.describe_secret(SecretId=arn)["VersionIdsToStages"].items()}
     for version_id, stages in wanted.items():
         missing = stages - actual.get(version_id, set())
         for stage in missing:  # e.g. an explicit AWSPREVIOUS on a version that was never current
-            client.update_secret_version_stage(SecretId=arn, VersionStage=stage, MoveToVersionId=version_id,
-                                               **_remove_from(actual, stage, version_id))
+            client.update_secret_version_stage(
+                SecretId=arn, VersionStage=stage, MoveToVersionId=version_id, **_remove_from(actual, stage, version_id)
+            )
             actual = {k: set(v) for k, v in client.describe_secret(SecretId=arn)["VersionIdsToStages"].items()}
     return arn
 
@@ -119,20 +134,33 @@ def _console_input(scenario: Scenario, given: dict[str, Any]) -> dict[str, Any]:
 
 # ---- Secrets Manager events, as EventBridge delivers them ----
 
+
 def _envelope(aws: LocalAws, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     return {
-        "version": "0", "id": f"local-{len(aws.executions)}-{aws.clock.elapsed():.0f}",
-        "detail-type": detail_type, "source": "aws.secretsmanager", "account": aws.account,
+        "version": "0",
+        "id": f"local-{len(aws.executions)}-{aws.clock.elapsed():.0f}",
+        "detail-type": detail_type,
+        "source": "aws.secretsmanager",
+        "account": aws.account,
         "time": datetime.fromtimestamp(aws.clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": aws.region, "resources": [], "detail": detail,
+        "region": aws.region,
+        "resources": [],
+        "detail": detail,
     }
 
 
 def _service_event(aws: LocalAws, secret_arn: str, name: str) -> dict[str, Any]:
-    return _envelope(aws, "AWS Service Event via CloudTrail", {
-        "eventVersion": "1.08", "eventSource": "secretsmanager.amazonaws.com", "eventName": name,
-        "awsRegion": aws.region, "additionalEventData": {"SecretId": secret_arn},
-    })
+    return _envelope(
+        aws,
+        "AWS Service Event via CloudTrail",
+        {
+            "eventVersion": "1.08",
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": name,
+            "awsRegion": aws.region,
+            "additionalEventData": {"SecretId": secret_arn},
+        },
+    )
 
 
 def _put_secret_value(aws: LocalAws, secret_arn: str, value: Any, stages: list[str] | None) -> dict[str, Any]:
@@ -143,15 +171,26 @@ def _put_secret_value(aws: LocalAws, secret_arn: str, value: Any, stages: list[s
     parameters: dict[str, Any] = {"secretId": secret_arn, "clientRequestToken": response["VersionId"]}
     if stages:
         parameters["versionStages"] = stages
-    return _envelope(aws, "AWS API Call via CloudTrail", {
-        "eventVersion": "1.08", "eventSource": "secretsmanager.amazonaws.com", "eventName": "PutSecretValue",
-        "awsRegion": aws.region, "requestParameters": parameters,  # CloudTrail never records the value
-        "responseElements": {"arn": secret_arn, "versionId": response["VersionId"],
-                             "versionStages": response["VersionStages"]},
-    })
+    return _envelope(
+        aws,
+        "AWS API Call via CloudTrail",
+        {
+            "eventVersion": "1.08",
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": "PutSecretValue",
+            "awsRegion": aws.region,
+            "requestParameters": parameters,  # CloudTrail never records the value
+            "responseElements": {
+                "arn": secret_arn,
+                "versionId": response["VersionId"],
+                "versionStages": response["VersionStages"],
+            },
+        },
+    )
 
 
 # ---- the report ----
+
 
 def _seconds(timestamp: datetime) -> float:
     return round(timestamp.timestamp() - EPOCH, 3)
@@ -164,22 +203,29 @@ def _report(aws: LocalAws) -> dict[str, Any]:
         described = aws.describe(record.arn)
         history = aws.history(record.arn)
         entered = [e for e in history if e["type"].endswith(STATE_ENTERED_SUFFIX)]
-        executions.append({
-            "name": record.name,
-            "status": described["status"],
-            "error": described.get("error"),
-            "cause": described.get("cause"),
-            "input": json.loads(described.get("input") or "null"),
-            "output": json.loads(described["output"]) if described.get("output") else None,
-            "startedAt": _seconds(history[0]["timestamp"]),
-            "stoppedAt": _seconds(history[-1]["timestamp"]),
-            "transitions": len(entered),
-            "states": [e["stateEnteredEventDetails"]["name"] for e in entered],
-        })
-        timeline += [(_seconds(e["timestamp"]), f"{record.name}  > {e['stateEnteredEventDetails']['name']}")
-                     for e in entered]
-        timeline.append((_seconds(history[-1]["timestamp"]),
-                         f"{record.name}  = {described['status']} {described.get('error') or ''}".rstrip()))
+        executions.append(
+            {
+                "name": record.name,
+                "status": described["status"],
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+                "input": json.loads(described.get("input") or "null"),
+                "output": json.loads(described["output"]) if described.get("output") else None,
+                "startedAt": _seconds(history[0]["timestamp"]),
+                "stoppedAt": _seconds(history[-1]["timestamp"]),
+                "transitions": len(entered),
+                "states": [e["stateEnteredEventDetails"]["name"] for e in entered],
+            }
+        )
+        timeline += [
+            (_seconds(e["timestamp"]), f"{record.name}  > {e['stateEnteredEventDetails']['name']}") for e in entered
+        ]
+        timeline.append(
+            (
+                _seconds(history[-1]["timestamp"]),
+                f"{record.name}  = {described['status']} {described.get('error') or ''}".rstrip(),
+            )
+        )
     timeline += [(round(t - EPOCH, 3), f"    {op} {target} -> {outcome}") for t, op, target, outcome in aws.dx.api_log]
     targets = aws.dx.snapshot()
     return {
@@ -195,4 +241,4 @@ def _report(aws: LocalAws) -> dict[str, Any]:
     }
 
 
-__all__ = ["run_scenario", "ScenarioError"]
+__all__ = ["ScenarioError", "run_scenario"]

@@ -57,7 +57,8 @@ class Template:
 
     def definition(self, region: str, account: str) -> dict[str, Any]:
         props = self.resources("AWS::StepFunctions::StateMachine")[self.state_machine_logical_id()]["Properties"]
-        return json.loads(self.resolve(props["DefinitionString"], region, account))
+        definition: dict[str, Any] = json.loads(self.resolve(props["DefinitionString"], region, account))
+        return definition
 
     def rules(self, region: str, account: str) -> list[RuleSpec]:
         machine = self.state_machine_logical_id()
@@ -101,8 +102,12 @@ class Template:
         return {k: self._resolve_tree(v, region, account) for k, v in value.items()}
 
     def _ref(self, name: str, region: str, account: str) -> str:
-        pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account,
-                  "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         resource = self.raw["Resources"].get(name)
@@ -117,9 +122,10 @@ class Template:
 def synthesize(context_items: tuple[tuple[str, Any], ...] = ()) -> Template:
     """Synthesize the real app once per process and context (jsii start-up dominates the cost)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from aws_cdk.assertions import Template as CdkTemplate
+    # jsii starts a node process on import: pay for it only when a synth is asked for
+    from aws_cdk.assertions import Template as CdkTemplate  # noqa: PLC0415
 
-    from infra.app import build_app
+    from infra.app import build_app  # noqa: PLC0415
 
     outdir = Path(tempfile.mkdtemp(prefix="macsec-synth-"))
     _, stack = build_app({**SYNTH_CONTEXT, **dict(context_items)}, outdir=str(outdir))

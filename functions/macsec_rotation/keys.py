@@ -36,15 +36,15 @@ def same_ckn(left: str, right: str) -> bool:
 def parse_key_material(secret_string: str | None, secret_id: str, version_id: str) -> KeyMaterial:
     where = f"secret {secret_id} version {version_id}"
     if secret_string is None:
-        raise InvalidKeyMaterial(f"{where} has no SecretString; store {{\"ckn\": ..., \"cak\": ...}} as JSON text.")
+        raise InvalidKeyMaterial(f'{where} has no SecretString; store {{"ckn": ..., "cak": ...}} as JSON text.')
     try:
         value = json.loads(secret_string)
     except ValueError:
         raise InvalidKeyMaterial(
-            f"{where} is not JSON; store {{\"ckn\": \"<64 hex digits>\", \"cak\": \"<64 hex digits>\"}}."
+            f'{where} is not JSON; store {{"ckn": "<64 hex digits>", "cak": "<64 hex digits>"}}.'
         ) from None
     if not isinstance(value, dict):
-        raise InvalidKeyMaterial(f"{where} is JSON but not an object; store {{\"ckn\": ..., \"cak\": ...}}.")
+        raise InvalidKeyMaterial(f'{where} is JSON but not an object; store {{"ckn": ..., "cak": ...}}.')
     missing = [name for name in ("ckn", "cak") if name not in value]
     if missing:
         raise InvalidKeyMaterial(f"{where} lacks {' and '.join(missing)}; store both ckn and cak.")

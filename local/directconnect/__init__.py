@@ -12,8 +12,16 @@ from .backend import Behaviour, DirectConnectEmulator, Faults, OperationFault, e
 from .model import Connection, Key, KeyHolder, Lag
 
 __all__ = [
-    "Behaviour", "Connection", "DirectConnectEmulator", "Faults", "Key", "KeyHolder", "Lag", "OperationFault",
-    "emulator_backend", "installed",
+    "Behaviour",
+    "Connection",
+    "DirectConnectEmulator",
+    "Faults",
+    "Key",
+    "KeyHolder",
+    "Lag",
+    "OperationFault",
+    "emulator_backend",
+    "installed",
 ]
 
 

@@ -72,9 +72,9 @@ class DirectConnectEmulator(BaseBackend):
         self._lock = threading.RLock()
 
     @property
-    def _url_module(self) -> Any:  # type: ignore[override]
+    def _url_module(self) -> Any:
         # moto derives the urls module from "<pkg>.models"; this package names its module backend.
-        from . import urls
+        from . import urls  # noqa: PLC0415 (urls -> responses -> backend: import when asked)
 
         return urls
 
@@ -89,9 +89,17 @@ class DirectConnectEmulator(BaseBackend):
         self._check_id(lag.target_id, "dxlag-")
         self.lags[lag.target_id] = lag
         for member_id in lag.member_ids:
-            self.add_connection(Connection(target_id=member_id, name=member_id, mac_sec_capable=lag.mac_sec_capable,
-                                           encryption_mode=lag.encryption_mode, lag_id=lag.target_id,
-                                           location=lag.location, bandwidth=lag.bandwidth))
+            self.add_connection(
+                Connection(
+                    target_id=member_id,
+                    name=member_id,
+                    mac_sec_capable=lag.mac_sec_capable,
+                    encryption_mode=lag.encryption_mode,
+                    lag_id=lag.target_id,
+                    location=lag.location,
+                    bandwidth=lag.bandwidth,
+                )
+            )
 
     def seed_key(self, holder: KeyHolder, ckn: str, cak: str) -> None:
         """A key that was associated before the scenario starts."""
@@ -198,17 +206,23 @@ class DirectConnectEmulator(BaseBackend):
             return [{"ckn": k.ckn, "secretARN": k.secret_arn, "state": k.state(at)} for k in holder.keys]
 
         def connection(c: Connection) -> dict[str, Any]:
-            return {"connectionState": self.connection_state(c, at), "encryptionMode": c.encryption_mode,
-                    "portEncryptionStatus": self.port_encryption_status(c, at),
-                    "macSecKeys": keys(self.owner(c))}
+            return {
+                "connectionState": self.connection_state(c, at),
+                "encryptionMode": c.encryption_mode,
+                "portEncryptionStatus": self.port_encryption_status(c, at),
+                "macSecKeys": keys(self.owner(c)),
+            }
 
         view: dict[str, dict[str, Any]] = {
             c.target_id: connection(c) for c in self.connections.values() if not c.lag_id
         }
         for lag in self.lags.values():
-            view[lag.target_id] = {"lagState": lag.state, "encryptionMode": lag.encryption_mode,
-                                   "macSecKeys": keys(lag),
-                                   "members": {m: connection(self.connections[m]) for m in lag.member_ids}}
+            view[lag.target_id] = {
+                "lagState": lag.state,
+                "encryptionMode": lag.encryption_mode,
+                "macSecKeys": keys(lag),
+                "members": {m: connection(self.connections[m]) for m in lag.member_ids},
+            }
         return view
 
     # ---- lookups and validation ----
@@ -227,7 +241,8 @@ class DirectConnectEmulator(BaseBackend):
         holder = self.find(target_id)
         if isinstance(holder, Connection) and holder.lag_id:
             raise DirectConnectClientException(
-                f"Connection {holder.target_id} is part of LAG {holder.lag_id}; associate the key with the LAG.")
+                f"Connection {holder.target_id} is part of LAG {holder.lag_id}; associate the key with the LAG."
+            )
         if not holder.mac_sec_capable:
             raise DirectConnectClientException(f"{holder.target_id} does not support MACsec.")
         if secret_arn and (ckn or cak):
@@ -244,7 +259,8 @@ class DirectConnectEmulator(BaseBackend):
             raise DirectConnectClientException(f"CKN {ckn} is already associated with {holder.target_id}.")
         if len(holder.keys) >= KEYCHAIN_SIZE:
             raise DirectConnectClientException(
-                f"{holder.target_id} already has {KEYCHAIN_SIZE} MACsec keys; disassociate one first.")
+                f"{holder.target_id} already has {KEYCHAIN_SIZE} MACsec keys; disassociate one first."
+            )
         now = self.clock()
         arn = secret_arn or self._managed_secret(ckn, cak)
         stuck = holder.stuck_state is not None
@@ -270,8 +286,8 @@ class DirectConnectEmulator(BaseBackend):
     def update_mode(self, target_id: str | None, mode: str | None, *, lag_api: bool) -> KeyHolder:
         holder = self.find(target_id)
         if lag_api != isinstance(holder, Lag):
-            raise DirectConnectClientException(
-                f"{target_id} is not a {'LAG' if lag_api else 'connection'}; use {'UpdateConnection' if lag_api else 'UpdateLag'}.")
+            right = "UpdateConnection" if lag_api else "UpdateLag"
+            raise DirectConnectClientException(f"{target_id} is the wrong kind of target; use {right}.")
         if mode is None:
             return holder
         if mode not in MODES:
@@ -280,7 +296,8 @@ class DirectConnectEmulator(BaseBackend):
             raise DirectConnectClientException(f"{holder.target_id} does not support MACsec.")
         if isinstance(holder, Connection) and holder.lag_id:
             raise DirectConnectClientException(
-                f"Connection {holder.target_id} is part of LAG {holder.lag_id}; set encryptionMode on the LAG.")
+                f"Connection {holder.target_id} is part of LAG {holder.lag_id}; set encryptionMode on the LAG."
+            )
         self._set_mode(holder, mode)
         return holder
 
@@ -301,9 +318,19 @@ class DirectConnectEmulator(BaseBackend):
         while name in {s.name for s in self._secrets().secrets.values()}:
             n += 1
             name = f"{base}-{n}"
-        created = json.loads(self._secrets().create_secret(
-            name, json.dumps({"ckn": ckn, "cak": cak}), None, "Managed by Direct Connect",
-            [{"Key": OWNING_SERVICE_TAG, "Value": "directconnect"}], None, None, [], False))
+        created = json.loads(
+            self._secrets().create_secret(
+                name,
+                json.dumps({"ckn": ckn, "cak": cak}),
+                None,
+                "Managed by Direct Connect",
+                [{"Key": OWNING_SERVICE_TAG, "Value": "directconnect"}],
+                None,
+                None,
+                [],
+                False,
+            )
+        )
         return str(created["ARN"])
 
     def _read_managed_secret(self, secret_arn: str) -> tuple[str, str]:
@@ -313,7 +340,8 @@ class DirectConnectEmulator(BaseBackend):
             raise DirectConnectClientException(f"Secret {secret_arn} was not found.") from None
         if not any(t.get("Key") == OWNING_SERVICE_TAG for t in secret.tags or []):
             raise DirectConnectClientException(
-                "secretARN must be a secret created by Direct Connect; pass ckn and cak instead.")
+                "secretARN must be a secret created by Direct Connect; pass ckn and cak instead."
+            )
         value = json.loads(self._secrets().get_secret_value(secret_arn, None, None)["SecretString"])
         return value["ckn"], value["cak"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ACTIVE_STATES = ("associating", "associated")
 MODES = ("no_encrypt", "should_encrypt", "must_encrypt")
@@ -27,7 +27,7 @@ class Key:
 
     def start_on(self) -> str:
         # startOn's exact format is unpublished; a UTC ISO-8601 string is the likeliest.
-        return datetime.fromtimestamp(self.requested_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return datetime.fromtimestamp(self.requested_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
     def to_dict(self, at: float) -> dict[str, str]:
         return {"secretARN": self.secret_arn, "ckn": self.ckn, "state": self.state(at), "startOn": self.start_on()}

@@ -41,8 +41,9 @@ class DirectConnectEmulatorResponse(BaseResponse):
             "jumboFrameCapable": False,
             "macSecCapable": connection.mac_sec_capable,
             "encryptionMode": connection.encryption_mode,
-            "macSecKeys": [k.to_dict(at) for k in owner.keys] if connection.lag_id else
-                          [k.to_dict(at) for k in connection.keys],
+            "macSecKeys": [k.to_dict(at) for k in owner.keys]
+            if connection.lag_id
+            else [k.to_dict(at) for k in connection.keys],
             "tags": [],
         }
         if connection.mac_sec_capable:
@@ -116,8 +117,9 @@ class DirectConnectEmulatorResponse(BaseResponse):
         params = self._params()
 
         def run() -> dict[str, Any]:
-            holder = self.backend.associate(params.get("connectionId"), params.get("secretARN"),
-                                            params.get("ckn"), params.get("cak"))
+            holder = self.backend.associate(
+                params.get("connectionId"), params.get("secretARN"), params.get("ckn"), params.get("cak")
+            )
             at = self.backend.clock()
             return {"connectionId": holder.target_id, "macSecKeys": [k.to_dict(at) for k in holder.keys]}
 

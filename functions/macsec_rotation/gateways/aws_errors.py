@@ -30,9 +30,10 @@ def transient_errors_typed() -> Iterator[None]:
         code = error_code(error)
         if code in THROTTLING_CODES:
             raise ThrottlingException(f"{error.operation_name} was throttled: {error_message(error)}") from None
-        if code == "DirectConnectServerException" or error.response.get("ResponseMetadata", {}).get(
-            "HTTPStatusCode", 0
-        ) >= 500:
+        if (
+            code == "DirectConnectServerException"
+            or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+        ):
             raise DirectConnectServerException(
                 f"{error.operation_name} failed on the service side: {error_message(error)}"
             ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,4 +22,4 @@ def step_handler(step: Handler) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return step(event, context)
 
-    return handler
+    return cast(Handler, handler)  # the Powertools decorators are untyped

@@ -17,6 +17,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = summarise(str(event["secretArn"]), str(event["versionId"]), items)
     for target in result.results:
         metrics.add_metric(name=f"Targets{target.outcome}", unit=MetricUnit.Count, value=1)
-        logger.info("target finished", **target.dump())
+        logger.info("target finished", extra=target.dump())
     metrics.add_metric(name="RotationsSucceeded", unit=MetricUnit.Count, value=1)
     return result.dump()

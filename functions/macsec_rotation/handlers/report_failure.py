@@ -14,8 +14,13 @@ from ._step import step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failure = describe_failure(event.get("failure"))
     metrics.add_metric(name="RotationsFailed", unit=MetricUnit.Count, value=1)
-    with single_metric(name="RotationErrors", unit=MetricUnit.Count, value=1,
-                       namespace=metrics.namespace, default_dimensions={"error": failure.error}):
+    with single_metric(
+        name="RotationErrors",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions={"error": failure.error},
+    ):
         pass
     logger.error("rotation failed", error=failure.error, cause=failure.cause)
     return failure.dump()

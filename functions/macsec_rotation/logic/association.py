@@ -13,8 +13,9 @@ def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectC
     target = dx.describe(item.target)
     if target.key(item.new_ckn) is None:
         # The CAK lives only in this frame: read, validated, handed to Direct Connect, dropped.
-        key = parse_key_material(secrets.secret_string(item.secret_arn, item.version_id),
-                                 item.secret_arn, item.version_id)
+        key = parse_key_material(
+            secrets.secret_string(item.secret_arn, item.version_id), item.secret_arn, item.version_id
+        )
         dx.associate(item.target, key)
         logger.info("key associated", target=item.target, ckn=item.new_ckn)
     else:
@@ -34,8 +35,14 @@ def check_association(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
         status = "timedOut"
     else:
         status = "associating"
-    logger.info("association polled", target=item.target, ckn=item.new_ckn, attempt=attempt,
-                key_state=key.state if key else "gone", status=status)
+    logger.info(
+        "association polled",
+        target=item.target,
+        ckn=item.new_ckn,
+        attempt=attempt,
+        key_state=key.state if key else "gone",
+        status=status,
+    )
     return item.model_copy(update={"status": status, "poll": item.poll.model_copy(update={"attempt": attempt})})
 
 
@@ -46,7 +53,11 @@ def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
         dx.disassociate(item.target, key.secret_arn)
     kept = [k.ckn for k in target.live_keys if key is None or k is not key]
     waited = item.poll.attempt * item.poll.interval_seconds
-    what = "was dropped by Direct Connect" if item.status == "dropped" else f"was still {key.state if key else 'gone'} after {waited}s"
+    what = (
+        "was dropped by Direct Connect"
+        if item.status == "dropped"
+        else f"was still {key.state if key else 'gone'} after {waited}s"
+    )
     logger.warning("new key rolled back", target=item.target, ckn=item.new_ckn, kept=kept, status=item.status)
     cause = (
         f"Key {item.new_ckn} on {item.target} {what}; it was disassociated and the old keys {kept} were kept, "

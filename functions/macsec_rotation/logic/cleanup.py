@@ -43,18 +43,22 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
         status = "timedOut"
         failure = Failure(
             error="DisassociationTimeout",
-            cause=(f"Old keys {lingering} on {item.target} were still disassociating after "
-                   f"{attempt * item.poll.interval_seconds}s. The new key {item.new_ckn} is associated and "
-                   "encryption is up; re-run later to confirm they are gone."),
+            cause=(
+                f"Old keys {lingering} on {item.target} were still disassociating after "
+                f"{attempt * item.poll.interval_seconds}s. The new key {item.new_ckn} is associated and "
+                "encryption is up; re-run later to confirm they are gone."
+            ),
         )
     elif lingering:
         status = "removing"
     else:
         status = "removed"
-    logger.info("removal polled", target=item.target, attempt=attempt, lingering=lingering,
-                encryption_lost=lost, status=status)
-    return item.model_copy(update={"status": status, "failure": failure,
-                                   "poll": item.poll.model_copy(update={"attempt": attempt})})
+    logger.info(
+        "removal polled", target=item.target, attempt=attempt, lingering=lingering, encryption_lost=lost, status=status
+    )
+    return item.model_copy(
+        update={"status": status, "failure": failure, "poll": item.poll.model_copy(update={"attempt": attempt})}
+    )
 
 
 def restore_previous_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway) -> TargetRotation:
@@ -63,12 +67,15 @@ def restore_previous_key(item: TargetRotation, secrets: SecretsGateway, dx: Dire
     previous_version = secret.version_in_stage(PREVIOUS)
     poll = item.poll.model_copy(update={"attempt": 0})
     if previous_version is None:
-        cause = (f"Encryption is down on {', '.join(target.ports_down)} after the old keys were removed and secret "
-                 f"{secret.name} has no AWSPREVIOUS version to restore. Load CKN {item.new_ckn} on the peer "
-                 "router now.")
+        cause = (
+            f"Encryption is down on {', '.join(target.ports_down)} after the old keys were removed and secret "
+            f"{secret.name} has no AWSPREVIOUS version to restore. Load CKN {item.new_ckn} on the peer "
+            "router now."
+        )
         logger.error("encryption down, nothing to restore", target=item.target, ports=list(target.ports_down))
-        return item.model_copy(update={"status": "unrestorable", "poll": poll,
-                                       "failure": Failure(error="EncryptionDown", cause=cause)})
+        return item.model_copy(
+            update={"status": "unrestorable", "poll": poll, "failure": Failure(error="EncryptionDown", cause=cause)}
+        )
     key = parse_key_material(secrets.secret_string(secret.arn, previous_version), secret.name, previous_version)
     if target.key(key.ckn) is None:
         dx.associate(item.target, key)
@@ -82,19 +89,32 @@ def check_restore(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
     restored = target.key(item.restored_ckn or "")
     still_down = [port for port in target.ports_down if port in item.ports_encrypted_before]
     up = restored is not None and restored.state == "associated" and not still_down
-    advice = (f"the peer router evidently lacks the new key {item.new_ckn}. Load the new CKN/CAK on the router, "
-              f"then start the rotation again for {item.secret_arn}.")
+    advice = (
+        f"the peer router evidently lacks the new key {item.new_ckn}. Load the new CKN/CAK on the router, "
+        f"then start the rotation again for {item.secret_arn}."
+    )
     if up:
         status = "restored"
-        cause = (f"Encryption went down on {item.target} after the old keys were removed: {advice} "
-                 f"The previous key {item.restored_ckn} was re-associated and encryption is up again.")
+        cause = (
+            f"Encryption went down on {item.target} after the old keys were removed: {advice} "
+            f"The previous key {item.restored_ckn} was re-associated and encryption is up again."
+        )
     elif attempt >= item.poll.max_attempts:
         status = "restoreTimedOut"
-        cause = (f"Encryption went down on {item.target} and is still down on {', '.join(still_down)} "
-                 f"after re-associating the previous key {item.restored_ckn}: {advice} Act now.")
+        cause = (
+            f"Encryption went down on {item.target} and is still down on {', '.join(still_down)} "
+            f"after re-associating the previous key {item.restored_ckn}: {advice} Act now."
+        )
     else:
         logger.info("restore polled", target=item.target, attempt=attempt, ports_down=still_down)
-        return item.model_copy(update={"status": "restoring", "poll": item.poll.model_copy(update={"attempt": attempt})})
+        return item.model_copy(
+            update={"status": "restoring", "poll": item.poll.model_copy(update={"attempt": attempt})}
+        )
     logger.error("rotation reverted", target=item.target, status=status, restored=item.restored_ckn)
-    return item.model_copy(update={"status": status, "failure": Failure(error="EncryptionDown", cause=cause),
-                                   "poll": item.poll.model_copy(update={"attempt": attempt})})
+    return item.model_copy(
+        update={
+            "status": status,
+            "failure": Failure(error="EncryptionDown", cause=cause),
+            "poll": item.poll.model_copy(update={"attempt": attempt}),
+        }
+    )

@@ -20,11 +20,16 @@ def tighten_encryption(item: TargetRotation, dx: DirectConnectGateway) -> Target
     elif MODE_STRICTNESS[wanted] < MODE_STRICTNESS[current]:
         skipped = f"{wanted} is looser than {current}; the mode is never loosened"
     elif target.ports_down:
-        skipped = (f"ports {', '.join(target.ports_down)} report Encryption Down; "
-                   f"{wanted} now would take the link down")
+        skipped = f"ports {', '.join(target.ports_down)} report Encryption Down; {wanted} now would take the link down"
     else:
         dx.set_encryption_mode(target, wanted)
         current = wanted
-    logger.info("encryption mode decided", target=item.target, before=item.mode_before, after=current,
-                wanted=wanted, skipped=skipped)
+    logger.info(
+        "encryption mode decided",
+        target=item.target,
+        before=item.mode_before,
+        after=current,
+        wanted=wanted,
+        skipped=skipped,
+    )
     return item.model_copy(update={"mode_after": current, "tightening_skipped": skipped})

@@ -15,7 +15,7 @@ from ..errors import (
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import CURRENT, Secret, SecretsGateway
 from ..keys import parse_key_material
-from ..models import Action, ConsoleInput, EncryptionMode, MODE_STRICTNESS, RotationPlan, TargetRotation
+from ..models import MODE_STRICTNESS, Action, ConsoleInput, EncryptionMode, RotationPlan, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
 
@@ -37,8 +37,13 @@ def plan_rotation(
         target = dx.describe(target_id)
         _check_target(target)
         action = _decide(target, key.ckn)
-        logger.info("target planned", target=target_id, action=action, new_ckn=key.ckn,
-                    keys=[{"ckn": k.ckn, "state": k.state} for k in target.keys])
+        logger.info(
+            "target planned",
+            target=target_id,
+            action=action,
+            new_ckn=key.ckn,
+            keys=[{"ckn": k.ckn, "state": k.state} for k in target.keys],
+        )
         items.append(
             TargetRotation(
                 secret_arn=secret.arn,
@@ -48,7 +53,7 @@ def plan_rotation(
                 new_ckn=key.ckn,
                 action=action,
                 wanted_mode=wanted_mode,
-                mode_before=target.encryption_mode,  # type: ignore[arg-type]
+                mode_before=target.encryption_mode,
                 ports_encrypted_before=[p.connection_id for p in target.ports if p.encrypted],
                 poll=settings.poll_for(settings.association_timeout_seconds),
             )
@@ -77,7 +82,7 @@ def _target_ids(request: ConsoleInput, secret: Secret, settings: RuntimeSettings
     raw = request.target or secret.tags.get(settings.target_tag)
     if not raw:
         raise InvalidInput(
-            f"no target: pass \"target\" in the input or tag secret {secret.name} with "
+            f'no target: pass "target" in the input or tag secret {secret.name} with '
             f"{settings.target_tag}=dxcon-...|dxlag-... (comma-separated for several)."
         )
     ids = [part.strip() for part in raw.split(",") if part.strip()]

@@ -57,18 +57,24 @@ def _request_from_secrets_manager_event(event: dict[str, Any]) -> ConsoleInput:
         response.get("aRN") if isinstance(response, dict) else None,
     )
     if secret_id is None:
-        raise InvalidInput(f"Secrets Manager event {name!s} names no secret (detail.additionalEventData.SecretId, "
-                           "detail.requestParameters.secretId or detail.responseElements.arn).")
+        raise InvalidInput(
+            f"Secrets Manager event {name!s} names no secret (detail.additionalEventData.SecretId, "
+            "detail.requestParameters.secretId or detail.responseElements.arn)."
+        )
     if name in SERVICE_EVENTS:
         return ConsoleInput(secret_id=secret_id)
     if name not in API_CALL_EVENTS:
-        raise InvalidInput(f"Secrets Manager event {name!s} does not start a rotation; only "
-                           f"{', '.join(sorted(SERVICE_EVENTS | API_CALL_EVENTS))} do.")
+        raise InvalidInput(
+            f"Secrets Manager event {name!s} does not start a rotation; only "
+            f"{', '.join(sorted(SERVICE_EVENTS | API_CALL_EVENTS))} do."
+        )
     params = params if isinstance(params, dict) else {}
     response = response if isinstance(response, dict) else {}
     if name == "UpdateSecretVersionStage":
         if params.get("versionStage") != CURRENT:
-            raise VersionNotCurrent(f"stage {params.get('versionStage')!s} moved on {secret_id}; only AWSCURRENT starts a key change.")
+            raise VersionNotCurrent(
+                f"stage {params.get('versionStage')!s} moved on {secret_id}; only AWSCURRENT starts a key change."
+            )
         return ConsoleInput(secret_id=secret_id, version_id=_first(params.get("moveToVersionId")))
     stages = params.get("versionStages") or response.get("versionStages")
     if isinstance(stages, list) and stages and CURRENT not in stages:
