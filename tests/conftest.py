@@ -1,0 +1,83 @@
+"""Shared fixtures: an emulated account for unit tests, the synthesized template, a CAK scanner."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from local.directconnect import DirectConnectEmulator, emulator_backend, installed  # noqa: E402
+from local.template import Template, synthesize  # noqa: E402
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class ManualClock:
+    """A clock a test moves by hand."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        self.value = start
+
+    def now(self) -> float:
+        return self.value
+
+    def sleep(self, seconds: float) -> None:
+        self.value += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+
+@dataclass
+class Emulated:
+    dx: Any
+    secrets: Any
+    backend: DirectConnectEmulator
+    clock: ManualClock
+
+    def secret(self, name: str, value: Any, tags: dict[str, str] | None = None) -> str:
+        arn: str = self.secrets.create_secret(
+            Name=name,
+            SecretString=value if isinstance(value, str) else json.dumps(value),
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        )["ARN"]
+        return arn
+
+
+@pytest.fixture
+def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    clock = ManualClock()
+    with mock_aws(), installed():
+        backend = emulator_backend(ACCOUNT, REGION)
+        backend.clock = clock.now
+        yield Emulated(boto3.client("directconnect", region_name=REGION),
+                       boto3.client("secretsmanager", region_name=REGION), backend, clock)
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return synthesize()
+
+
+def new_key() -> tuple[str, str]:
+    return secrets.token_hex(32), secrets.token_hex(32)
+
+
+def assert_no_key_material(blob: Any, caks: list[str]) -> None:
+    """The one scanner every tier uses: no CAK, in either case, anywhere in what a run produced."""
+    text = (blob if isinstance(blob, str) else json.dumps(blob, default=str)).lower()
+    leaked = [cak[:6] + "…" for cak in caks if cak.lower() in text]
+    assert not leaked, f"key material leaked: CAKs starting {leaked}"
