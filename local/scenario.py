@@ -155,6 +155,7 @@ class Scenario(Strict):
     secrets: list[SecretSpec] = Field(default_factory=list)
     behaviour: BehaviourSpec = Field(default_factory=BehaviourSpec)
     faults: list[OperationFaultSpec | KeyStuckSpec] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)  # CDK context, as `cdk deploy -c key=value`
     events: list[EventSpec] = Field(min_length=1)
     expect: dict[str, Any] | None = None  # read by the tests, ignored by the runner
 

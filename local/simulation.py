@@ -8,14 +8,22 @@ from typing import Any
 
 from .clock import EPOCH
 from .directconnect import Connection, KeyHolder, Lag, OperationFault
+from infra.settings import SettingsError
+
 from .runner import LocalAws
 from .scenario import KeyStuckSpec, Scenario, ScenarioError, TargetSpec
+from .template import synthesize
 
 STATE_ENTERED_SUFFIX = "StateEntered"
 
 
-def run_scenario(scenario: Scenario) -> dict[str, Any]:
-    with LocalAws(region=scenario.region, account=scenario.account) as aws:
+def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, Any]:
+    """Run it; `with_history` adds every execution's full history (for scanning, not for display)."""
+    try:
+        template = synthesize(tuple(sorted(scenario.settings.items())))
+    except SettingsError as error:
+        raise ScenarioError(f"settings: {error}") from None
+    with LocalAws(region=scenario.region, account=scenario.account, template=template) as aws:
         secret_arns = _seed(aws, scenario)
         for event in sorted(scenario.events, key=lambda e: e.at):
             aws.advance_to(event.at)
@@ -29,7 +37,10 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                 assert event.secret
                 aws.deliver_event(_put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
         aws.wait_for_executions()
-        return _report(aws)
+        report = _report(aws)
+        if with_history:
+            report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
+        return report
 
 
 # ---- seeding ----
@@ -235,6 +246,7 @@ def _report(aws: LocalAws) -> dict[str, Any]:
         "lambdaInvocations": sum(aws.dispatcher.invocations.values()),
         "targets": targets,
         "encryptionDownSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.encryption_down_seconds.items())},
+        "keylessSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.keyless_seconds.items())},
         "virtualSeconds": round(aws.clock.elapsed(), 3),
         "logs": list(aws.logs.lines),
         "timeline": [f"{t:9.1f}s  {text}" for t, text in sorted(timeline, key=lambda item: item[0])],

@@ -66,6 +66,7 @@ class DirectConnectEmulator(BaseBackend):
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.encryption_down_seconds: dict[str, float] = {}
+        self.keyless_seconds: dict[str, float] = {}  # no associated key, after having had one
         self.api_log: list[tuple[float, str, str, str]] = []  # (time, operation, target, outcome)
         self._recent_calls: deque[float] = deque()
         self._settled_at: float | None = None
@@ -169,8 +170,14 @@ class DirectConnectEmulator(BaseBackend):
         return times
 
     def _count_down_time(self, start: float, end: float) -> None:
-        if end <= start:
-            return
+        for holder in self._holders():
+            if isinstance(holder, Connection) and holder.lag_id:
+                continue
+            associated = any(k.state(start) == "associated" for k in holder.keys)
+            if associated:
+                self.keyless_seconds.setdefault(holder.target_id, 0.0)
+            elif holder.target_id in self.keyless_seconds:
+                self.keyless_seconds[holder.target_id] += end - start
         for connection in self.connections.values():
             if self.port_encryption_status(connection, start) != "Encryption Up":
                 self.encryption_down_seconds[connection.target_id] += end - start

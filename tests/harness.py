@@ -1,0 +1,49 @@
+"""Runs a scenario and checks what must hold after every run, whatever the scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local.scenario import Scenario, parse
+from local.simulation import run_scenario
+from tests.conftest import assert_no_key_material
+
+
+def caks_of(scenario: Scenario) -> list[str]:
+    caks = [k.cak for target in [*scenario.connections, *scenario.lags] for k in target.keys]
+    values = [v.value for s in scenario.secrets for v in s.versions] + [e.value for e in scenario.events]
+    caks += [v["cak"] for v in values if isinstance(v, dict) and isinstance(v.get("cak"), str)]
+    return [c for c in caks if len(c) >= 16]
+
+
+def run_checked(raw: dict[str, Any]) -> dict[str, Any]:
+    scenario = parse(raw)
+    report = run_scenario(scenario, with_history=True)
+    # No CAK in the report, the logs and metrics, nor any execution's history.
+    assert_no_key_material(report, caks_of(scenario))
+    # No target that had a working key was ever left without one.
+    started_with_keys = {t.id for t in [*scenario.connections, *scenario.lags] if t.keys}
+    keyless = {t: s for t, s in report["keylessSeconds"].items() if s and t in started_with_keys}
+    assert not keyless, f"targets without any associated key for a while: {keyless}"
+    # Every failure is one of the documented errors, with a cause an operator can act on.
+    for execution in report["executions"]:
+        if execution["status"] != "SUCCEEDED":
+            assert execution["error"] in KNOWN_ERRORS, execution
+            assert execution["cause"] and len(execution["cause"]) > 20, execution
+    return report
+
+
+def associated_ckns(report: dict[str, Any], target: str) -> list[str]:
+    return sorted(k["ckn"] for k in report["targets"][target]["macSecKeys"] if k["state"] == "associated")
+
+
+def execution(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in report["executions"] if e["name"] == name)
+
+
+KNOWN_ERRORS = {
+    "InvalidInput", "SecretNotFound", "TargetNotFound", "InvalidKeyMaterial", "VersionNotCurrent",
+    "TargetNotMacsecCapable", "TargetNotAvailable", "KeychainFull", "AssociationRejected", "AssociationTimeout",
+    "NewKeyNotAssociated", "DisassociationTimeout", "EncryptionDown", "ThrottlingException",
+    "DirectConnectServerException",
+}
