@@ -85,11 +85,9 @@ def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Sce
         router = {k.ckn for k in spec.keys}
         for secret in scenario.secrets:
             if holder.target_id in secret.tags.get("macsec:target", "").split(","):
-                router |= {
-                    v.value["ckn"]
-                    for v in secret.versions
-                    if isinstance(v.value, dict) and isinstance(v.value.get("ckn"), str)
-                }
+                values = [v.value for v in secret.versions]
+                values += [e.value for e in scenario.events if e.type == "PutSecretValue" and e.secret == secret.name]
+                router |= {v["ckn"] for v in values if isinstance(v, dict) and isinstance(v.get("ckn"), str)}
     holder.router_ckns = {c.lower() for c in router}
 
 

@@ -270,7 +270,7 @@ class DirectConnectEmulator(BaseBackend):
             )
         now = self.clock()
         arn = secret_arn or self._managed_secret(ckn, cak)
-        stuck = holder.stuck_state is not None
+        stuck = holder.stuck_state == "associating"
         holder.keys.append(Key(ckn, arn, now, None if stuck else now + self.behaviour.association_seconds))
         return holder
 

@@ -1,0 +1,58 @@
+"""Every scenario file here runs on the embedded AWS and must meet its `expect` block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import associated_ckns, run_checked
+
+SCENARIOS = sorted(Path(__file__).parent.glob("*.json"))
+
+
+def check_execution(actual: dict[str, Any], wanted: dict[str, Any]) -> None:
+    where = actual["name"]
+    assert actual["status"] == wanted["status"], (where, actual["error"], actual["cause"])
+    if "error" in wanted:
+        assert actual["error"] == wanted["error"], (where, actual["cause"])
+    for fragment in wanted.get("causeContains", []):
+        assert fragment in (actual["cause"] or ""), (where, fragment, actual["cause"])
+    for state in wanted.get("statesInclude", []):
+        assert state in actual["states"], (where, state)
+    for state in wanted.get("statesExclude", []):
+        assert state not in actual["states"], (where, state)
+    results = {r["target"]: r for r in (actual["output"] or {}).get("results", [])}
+    for target, fields in wanted.get("results", {}).items():
+        assert target in results, (where, target, list(results))
+        for field, value in fields.items():
+            if field == "tighteningSkipped" and isinstance(value, str):
+                assert value in (results[target][field] or ""), (where, target, results[target][field])
+            else:
+                assert results[target][field] == value, (where, target, field, results[target][field])
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    raw = json.loads(path.read_text())
+    expect = raw["expect"]
+    report = run_checked(raw)
+
+    executions = report["executions"]
+    if "executionCount" in expect:
+        assert len(executions) == expect["executionCount"], [e["name"] for e in executions]
+    by_name = {e["name"]: e for e in executions}
+    for n, wanted in enumerate(expect.get("executions", [])):
+        actual = by_name[wanted["name"]] if "name" in wanted else executions[n]
+        check_execution(actual, wanted)
+    for target, wanted in expect.get("targets", {}).items():
+        if "associatedCkns" in wanted:
+            assert associated_ckns(report, target) == sorted(wanted["associatedCkns"]), target
+        if "encryptionMode" in wanted:
+            assert report["targets"][target]["encryptionMode"] == wanted["encryptionMode"], target
+    for operation in expect.get("apiCallsAbsent", []):
+        assert report["apiCalls"].get(operation, 0) == 0, (operation, report["apiCalls"])
+    for port, most in expect.get("maxEncryptionDownSeconds", {}).items():
+        assert report["encryptionDownSeconds"][port] <= most, (port, report["encryptionDownSeconds"][port])
