@@ -6,10 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .clock import EPOCH
-from .directconnect import Connection, KeyHolder, Lag, OperationFault
 from infra.settings import SettingsError
 
+from .clock import EPOCH
+from .directconnect import Connection, KeyHolder, Lag, OperationFault
 from .runner import LocalAws
 from .scenario import KeyStuckSpec, Scenario, ScenarioError, TargetSpec
 from .template import synthesize

@@ -15,8 +15,8 @@ from moto import mock_aws
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from local.directconnect import DirectConnectEmulator, emulator_backend, installed  # noqa: E402
-from local.template import Template, synthesize  # noqa: E402
+from local.directconnect import DirectConnectEmulator, emulator_backend, installed
+from local.template import Template, synthesize
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -56,15 +56,22 @@ class Emulated:
 
 @pytest.fixture
 def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(key, value)
     clock = ManualClock()
     with mock_aws(), installed():
         backend = emulator_backend(ACCOUNT, REGION)
         backend.clock = clock.now
-        yield Emulated(boto3.client("directconnect", region_name=REGION),
-                       boto3.client("secretsmanager", region_name=REGION), backend, clock)
+        yield Emulated(
+            boto3.client("directconnect", region_name=REGION),
+            boto3.client("secretsmanager", region_name=REGION),
+            backend,
+            clock,
+        )
 
 
 @pytest.fixture(scope="session")

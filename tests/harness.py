@@ -42,8 +42,19 @@ def execution(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 KNOWN_ERRORS = {
-    "InvalidInput", "SecretNotFound", "TargetNotFound", "InvalidKeyMaterial", "VersionNotCurrent",
-    "TargetNotMacsecCapable", "TargetNotAvailable", "KeychainFull", "AssociationRejected", "AssociationTimeout",
-    "NewKeyNotAssociated", "DisassociationTimeout", "EncryptionDown", "ThrottlingException",
+    "InvalidInput",
+    "SecretNotFound",
+    "TargetNotFound",
+    "InvalidKeyMaterial",
+    "VersionNotCurrent",
+    "TargetNotMacsecCapable",
+    "TargetNotAvailable",
+    "KeychainFull",
+    "AssociationRejected",
+    "AssociationTimeout",
+    "NewKeyNotAssociated",
+    "DisassociationTimeout",
+    "EncryptionDown",
+    "ThrottlingException",
     "DirectConnectServerException",
 }

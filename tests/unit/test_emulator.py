@@ -24,8 +24,13 @@ def connection(emulated: Emulated, **overrides: Any) -> Connection:
 
 
 def lag(emulated: Emulated, **overrides: Any) -> Lag:
-    spec = {"target_id": LAG, "name": "l", "mac_sec_capable": True, "encryption_mode": "should_encrypt",
-            "member_ids": list(MEMBERS)}
+    spec = {
+        "target_id": LAG,
+        "name": "l",
+        "mac_sec_capable": True,
+        "encryption_mode": "should_encrypt",
+        "member_ids": list(MEMBERS),
+    }
     item = Lag(**{**spec, **overrides})
     emulated.backend.add_lag(item)
     return item
@@ -53,10 +58,11 @@ def test_ids_have_the_real_format(emulated: Emulated) -> None:
 
 
 def test_unknown_ids_are_client_exceptions(emulated: Emulated) -> None:
-    for call, kwargs in [(emulated.dx.describe_connections, {"connectionId": "dxcon-ffff0000"}),
-                         (emulated.dx.describe_lags, {"lagId": "dxlag-ffff0000"}),
-                         (emulated.dx.associate_mac_sec_key, {"connectionId": "dxcon-ffff0000", "ckn": "a" * 64,
-                                                              "cak": "b" * 64})]:
+    for call, kwargs in [
+        (emulated.dx.describe_connections, {"connectionId": "dxcon-ffff0000"}),
+        (emulated.dx.describe_lags, {"lagId": "dxlag-ffff0000"}),
+        (emulated.dx.associate_mac_sec_key, {"connectionId": "dxcon-ffff0000", "ckn": "a" * 64, "cak": "b" * 64}),
+    ]:
         assert error_of(call, **kwargs)["Code"] == "DirectConnectClientException"
 
 
@@ -87,10 +93,14 @@ def test_upper_case_hex_is_accepted_and_a_ckn_already_on_the_target_is_refused(e
 def test_a_target_without_macsec_refuses_keys_and_modes(emulated: Emulated) -> None:
     connection(emulated, mac_sec_capable=False)
     ckn, cak = new_key()
-    assert "does not support MACsec" in error_of(
-        emulated.dx.associate_mac_sec_key, connectionId=CONNECTION, ckn=ckn, cak=cak)["Message"]
-    assert "does not support MACsec" in error_of(
-        emulated.dx.update_connection, connectionId=CONNECTION, encryptionMode="must_encrypt")["Message"]
+    assert (
+        "does not support MACsec"
+        in error_of(emulated.dx.associate_mac_sec_key, connectionId=CONNECTION, ckn=ckn, cak=cak)["Message"]
+    )
+    assert (
+        "does not support MACsec"
+        in error_of(emulated.dx.update_connection, connectionId=CONNECTION, encryptionMode="must_encrypt")["Message"]
+    )
 
 
 def test_the_keychain_holds_three_keys(emulated: Emulated) -> None:
@@ -122,8 +132,10 @@ def test_secret_arn_form_accepts_only_a_direct_connect_secret(emulated: Emulated
     connection(emulated)
     lag(emulated)
     customer = emulated.secret("macsec/mine", {"ckn": "a" * 64, "cak": "b" * 64})
-    assert "created by Direct Connect" in error_of(
-        emulated.dx.associate_mac_sec_key, connectionId=CONNECTION, secretARN=customer)["Message"]
+    assert (
+        "created by Direct Connect"
+        in error_of(emulated.dx.associate_mac_sec_key, connectionId=CONNECTION, secretARN=customer)["Message"]
+    )
     ckn, cak = new_key()
     emulated.dx.associate_mac_sec_key(connectionId=CONNECTION, ckn=ckn, cak=cak)
     managed = keys_of(emulated)[0]["secretARN"]
@@ -145,8 +157,10 @@ def test_key_states_follow_the_clock_and_disassociated_keys_disappear(emulated: 
     arn = keys_of(emulated)[0]["secretARN"]
     response = emulated.dx.disassociate_mac_sec_key(connectionId=CONNECTION, secretARN=arn)
     assert response["macSecKeys"][0]["state"] == "disassociating"
-    assert "already being disassociated" in error_of(
-        emulated.dx.disassociate_mac_sec_key, connectionId=CONNECTION, secretARN=arn)["Message"]
+    assert (
+        "already being disassociated"
+        in error_of(emulated.dx.disassociate_mac_sec_key, connectionId=CONNECTION, secretARN=arn)["Message"]
+    )
     emulated.clock.advance(20)
     assert keys_of(emulated) == []
     with pytest.raises(ClientError):  # Direct Connect deletes its managed secret with the key
@@ -157,8 +171,10 @@ def test_disassociation_takes_the_secret_arn_not_the_ckn(emulated: Emulated) -> 
     connection(emulated)
     ckn, cak = new_key()
     emulated.dx.associate_mac_sec_key(connectionId=CONNECTION, ckn=ckn, cak=cak)
-    assert "is not associated" in error_of(
-        emulated.dx.disassociate_mac_sec_key, connectionId=CONNECTION, secretARN=ckn)["Message"]
+    assert (
+        "is not associated"
+        in error_of(emulated.dx.disassociate_mac_sec_key, connectionId=CONNECTION, secretARN=ckn)["Message"]
+    )
 
 
 def test_removing_the_last_key_under_must_encrypt_sets_should_encrypt(emulated: Emulated) -> None:
@@ -198,21 +214,31 @@ def test_a_lag_has_members_keys_apply_to_all_and_update_lag_sets_every_mode(emul
     described = emulated.dx.describe_lags(lagId=LAG)["lags"][0]
     assert "portEncryptionStatus" not in described  # connections only, not LAGs
     assert [(m["connectionId"], m["lagId"], m["portEncryptionStatus"]) for m in described["connections"]] == [
-        (MEMBERS[0], LAG, "Encryption Up"), (MEMBERS[1], LAG, "Encryption Up")]
+        (MEMBERS[0], LAG, "Encryption Up"),
+        (MEMBERS[1], LAG, "Encryption Up"),
+    ]
     emulated.dx.update_lag(lagId=LAG, encryptionMode="must_encrypt")
     modes = {c["connectionId"]: c["encryptionMode"] for c in emulated.dx.describe_connections()["connections"]}
     assert modes == {MEMBERS[0]: "must_encrypt", MEMBERS[1]: "must_encrypt"}
-    assert "set encryptionMode on the LAG" in error_of(
-        emulated.dx.update_connection, connectionId=MEMBERS[0], encryptionMode="no_encrypt")["Message"]
-    assert "associate the key with the LAG" in error_of(
-        emulated.dx.associate_mac_sec_key, connectionId=MEMBERS[0], ckn=new_key()[0], cak=new_key()[1])["Message"]
+    assert (
+        "set encryptionMode on the LAG"
+        in error_of(emulated.dx.update_connection, connectionId=MEMBERS[0], encryptionMode="no_encrypt")["Message"]
+    )
+    assert (
+        "associate the key with the LAG"
+        in error_of(emulated.dx.associate_mac_sec_key, connectionId=MEMBERS[0], ckn=new_key()[0], cak=new_key()[1])[
+            "Message"
+        ]
+    )
     assert "wrong kind of target" in error_of(emulated.dx.update_lag, lagId=MEMBERS[0])["Message"]
 
 
 def test_an_unknown_encryption_mode_is_refused(emulated: Emulated) -> None:
     connection(emulated)
-    assert "encryptionMode must be one of" in error_of(
-        emulated.dx.update_connection, connectionId=CONNECTION, encryptionMode="encrypt_please")["Message"]
+    assert (
+        "encryptionMode must be one of"
+        in error_of(emulated.dx.update_connection, connectionId=CONNECTION, encryptionMode="encrypt_please")["Message"]
+    )
 
 
 def test_requests_above_the_configured_rate_are_throttled(emulated: Emulated) -> None:
@@ -221,7 +247,8 @@ def test_requests_above_the_configured_rate_are_throttled(emulated: Emulated) ->
     emulated.dx.describe_connections(connectionId=CONNECTION)
     emulated.dx.describe_connections(connectionId=CONNECTION)
     raw = botocore.session.get_session().create_client(
-        "directconnect", region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 0}))
+        "directconnect", region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 0})
+    )
     assert error_of(raw.describe_connections, connectionId=CONNECTION)["Code"] == "ThrottlingException"
     emulated.clock.advance(1)
     assert raw.describe_connections(connectionId=CONNECTION)["connections"]
@@ -231,7 +258,8 @@ def test_injected_operation_faults_fail_that_many_calls(emulated: Emulated) -> N
     connection(emulated)
     emulated.backend.faults.operations.append(OperationFault("DescribeConnections", "DirectConnectServerException", 2))
     raw = botocore.session.get_session().create_client(
-        "directconnect", region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 0}))
+        "directconnect", region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 0})
+    )
     for _ in range(2):
         error = error_of(raw.describe_connections, connectionId=CONNECTION)
         assert error["Code"] == "DirectConnectServerException"
@@ -260,6 +288,7 @@ def test_time_without_encryption_is_added_up_per_port(emulated: Emulated) -> Non
 
 
 # ---- every response parses against botocore's service model ----
+
 
 def _check_shape(value: Any, shape: Any, path: str) -> None:
     kind = shape.type_name
@@ -306,5 +335,11 @@ def test_every_response_matches_the_botocore_output_shape(emulated: Emulated) ->
     emulated.dx.update_lag(lagId=LAG, encryptionMode="must_encrypt")
     arn = keys_of(emulated)[0]["secretARN"]
     emulated.dx.disassociate_mac_sec_key(connectionId=CONNECTION, secretARN=arn)
-    assert set(checked) >= {"AssociateMacSecKey", "DescribeConnections", "DescribeLags", "UpdateConnection",
-                            "UpdateLag", "DisassociateMacSecKey"}
+    assert set(checked) >= {
+        "AssociateMacSecKey",
+        "DescribeConnections",
+        "DescribeLags",
+        "UpdateConnection",
+        "UpdateLag",
+        "DisassociateMacSecKey",
+    }

@@ -14,10 +14,20 @@ def event(detail_type: str, detail: dict[str, object]) -> dict[str, object]:
 
 
 def test_console_input_with_every_field() -> None:
-    request = request_from_event({"secretId": "macsec/dxcon-abcd1234", "target": "dxcon-abcd1234",
-                                  "encryptionMode": "must_encrypt", "versionId": VERSION})
+    request = request_from_event(
+        {
+            "secretId": "macsec/dxcon-abcd1234",
+            "target": "dxcon-abcd1234",
+            "encryptionMode": "must_encrypt",
+            "versionId": VERSION,
+        }
+    )
     assert (request.secret_id, request.target, request.encryption_mode, request.version_id) == (
-        "macsec/dxcon-abcd1234", "dxcon-abcd1234", "must_encrypt", VERSION)
+        "macsec/dxcon-abcd1234",
+        "dxcon-abcd1234",
+        "must_encrypt",
+        VERSION,
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,52 +47,93 @@ def test_bad_console_input_names_the_field_and_never_echoes_values(given: dict[s
 
 
 def test_rotation_succeeded_service_event() -> None:
-    request = request_from_event(event("AWS Service Event via CloudTrail",
-                                       {"eventName": "RotationSucceeded", "additionalEventData": {"SecretId": ARN}}))
+    request = request_from_event(
+        event(
+            "AWS Service Event via CloudTrail",
+            {"eventName": "RotationSucceeded", "additionalEventData": {"SecretId": ARN}},
+        )
+    )
     assert request.secret_id == ARN
     assert request.version_id is None
 
 
 @pytest.mark.parametrize("arn_field", ["arn", "aRN"])
 def test_put_secret_value_api_call_event_finds_the_secret_in_response_elements(arn_field: str) -> None:
-    request = request_from_event(event("AWS API Call via CloudTrail", {
-        "eventName": "PutSecretValue", "requestParameters": {"clientRequestToken": VERSION},
-        "responseElements": {arn_field: ARN, "versionId": VERSION}}))
+    request = request_from_event(
+        event(
+            "AWS API Call via CloudTrail",
+            {
+                "eventName": "PutSecretValue",
+                "requestParameters": {"clientRequestToken": VERSION},
+                "responseElements": {arn_field: ARN, "versionId": VERSION},
+            },
+        )
+    )
     assert (request.secret_id, request.version_id) == (ARN, VERSION)
 
 
 def test_put_secret_value_with_secret_id_in_request_parameters() -> None:
-    request = request_from_event(event("AWS API Call via CloudTrail", {
-        "eventName": "PutSecretValue", "requestParameters": {"secretId": "macsec/x", "clientRequestToken": VERSION}}))
+    request = request_from_event(
+        event(
+            "AWS API Call via CloudTrail",
+            {
+                "eventName": "PutSecretValue",
+                "requestParameters": {"secretId": "macsec/x", "clientRequestToken": VERSION},
+            },
+        )
+    )
     assert (request.secret_id, request.version_id) == ("macsec/x", VERSION)
 
 
 def test_a_pending_write_must_not_start_a_key_change() -> None:
     with pytest.raises(VersionNotCurrent):
-        request_from_event(event("AWS API Call via CloudTrail", {
-            "eventName": "PutSecretValue",
-            "requestParameters": {"secretId": ARN, "clientRequestToken": VERSION, "versionStages": ["AWSPENDING"]}}))
+        request_from_event(
+            event(
+                "AWS API Call via CloudTrail",
+                {
+                    "eventName": "PutSecretValue",
+                    "requestParameters": {
+                        "secretId": ARN,
+                        "clientRequestToken": VERSION,
+                        "versionStages": ["AWSPENDING"],
+                    },
+                },
+            )
+        )
 
 
 def test_update_secret_version_stage_to_current() -> None:
-    request = request_from_event(event("AWS API Call via CloudTrail", {
-        "eventName": "UpdateSecretVersionStage",
-        "requestParameters": {"secretId": ARN, "versionStage": "AWSCURRENT", "moveToVersionId": VERSION}}))
+    request = request_from_event(
+        event(
+            "AWS API Call via CloudTrail",
+            {
+                "eventName": "UpdateSecretVersionStage",
+                "requestParameters": {"secretId": ARN, "versionStage": "AWSCURRENT", "moveToVersionId": VERSION},
+            },
+        )
+    )
     assert (request.secret_id, request.version_id) == (ARN, VERSION)
 
 
 def test_moving_another_stage_does_not_start_a_key_change() -> None:
     with pytest.raises(VersionNotCurrent):
-        request_from_event(event("AWS API Call via CloudTrail", {
-            "eventName": "UpdateSecretVersionStage",
-            "requestParameters": {"secretId": ARN, "versionStage": "AWSPENDING", "moveToVersionId": VERSION}}))
+        request_from_event(
+            event(
+                "AWS API Call via CloudTrail",
+                {
+                    "eventName": "UpdateSecretVersionStage",
+                    "requestParameters": {"secretId": ARN, "versionStage": "AWSPENDING", "moveToVersionId": VERSION},
+                },
+            )
+        )
 
 
 @pytest.mark.parametrize("name", ["RotationFailed", "RotationAbandoned", "DeleteSecret"])
 def test_other_secrets_manager_events_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput, match=name):
-        request_from_event(event("AWS Service Event via CloudTrail",
-                                 {"eventName": name, "additionalEventData": {"SecretId": ARN}}))
+        request_from_event(
+            event("AWS Service Event via CloudTrail", {"eventName": name, "additionalEventData": {"SecretId": ARN}})
+        )
 
 
 def test_an_event_without_a_secret_is_refused() -> None:
