@@ -1,0 +1,175 @@
+"""What matters in the synthesized template: permissions, retries, loop bounds, handlers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from infra.workflow import LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
+from local.template import Template
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def statements_by_function(template: Template) -> dict[str, list[dict[str, Any]]]:
+    """Each step function's policy statements, keyed by its handler module name."""
+    roles = {}
+    for props in (r["Properties"] for r in template.resources("AWS::Lambda::Function").values()):
+        roles[props["Role"]["Fn::GetAtt"][0]] = props["Handler"].split(".")[-2]
+    found: dict[str, list[dict[str, Any]]] = {step: [] for step in roles.values()}
+    for policy in template.resources("AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            if role["Ref"] in roles:
+                found[roles[role["Ref"]]] += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    result: set[str] = set()
+    for statement in statements:
+        listed = statement["Action"]
+        result |= set(listed if isinstance(listed, list) else [listed])
+    return result
+
+
+def resources_text(statement: dict[str, Any]) -> str:
+    return json.dumps(statement["Resource"])
+
+
+def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
+    functions = template.resources("AWS::Lambda::Function")
+    assert len(functions) == 11
+    for props in (f["Properties"] for f in functions.values()):
+        assert props["Runtime"] == "python3.11"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert "AWSLambdaPowertoolsPythonV3-python311-x86_64" in json.dumps(props["Layers"])
+        module = FUNCTIONS / (props["Handler"].rsplit(".", 1)[0].replace(".", "/") + ".py")
+        assert module.is_file(), props["Handler"]
+        assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "macsec-key-rotation"
+
+
+XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}  # tracing; X-Ray has no resource-level permissions
+
+
+def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> None:
+    granted = {step: actions(s) - XRAY for step, s in statements_by_function(template).items()}
+    describe = {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
+    assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
+    assert granted["associate"] == describe | {"secretsmanager:GetSecretValue", "directconnect:AssociateMacSecKey",
+                                               "iam:CreateServiceLinkedRole"}
+    for poller in ("check_association", "check_removal", "check_restore"):
+        assert granted[poller] == describe
+    assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
+    assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
+    assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:DescribeSecret"}
+    assert granted["report"] == granted["report_failure"] == set()
+
+
+def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(template: Template) -> None:
+    for step, statements in statements_by_function(template).items():
+        for statement in statements:
+            scoped = actions([statement])
+            text = resources_text(statement)
+            assert statement["Resource"] != "*" or scoped <= XRAY, (step, scoped)
+            if any(a.startswith("directconnect:") for a in scoped):
+                assert all(part in ("dxcon/*", "dxlag/*") for part in _arn_tails(statement)), (step, text)
+                assert "AWS::AccountId" in text and "AWS::Region" in text
+            if any(a.startswith("secretsmanager:") for a in scoped):
+                assert "secret:macsec/*" in text, (step, text)
+            if "iam:CreateServiceLinkedRole" in scoped:
+                assert statement["Condition"] == {"StringEquals": {"iam:AWSServiceName": "directconnect.amazonaws.com"}}
+
+
+def _arn_tails(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return [json.dumps(r).split(":")[-1].strip('"]} ') for r in resources]
+
+
+def definition(template: Template) -> dict[str, Any]:
+    return template.definition("us-east-1", "123456789012")
+
+
+def all_states(states: dict[str, Any]) -> dict[str, Any]:
+    found = dict(states)
+    for state in states.values():
+        if state["Type"] == "Map":
+            found |= all_states(state["ItemProcessor"]["States"])
+    return found
+
+
+def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but_not_client_errors(
+    template: Template,
+) -> None:
+    tasks = {n: s for n, s in all_states(definition(template)["States"]).items() if s["Type"] == "Task"}
+    assert len(tasks) == 11
+    for name, task in tasks.items():
+        retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
+        assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(TRANSIENT_ERRORS)}, name
+        assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in retries.values()), name
+        assert "States.ALL" not in json.dumps(task["Retry"]), name
+    assert set(TRANSIENT_ERRORS) == {"ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"}
+
+
+def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
+    states = all_states(definition(template)["States"])
+    waits = {n: s for n, s in states.items() if s["Type"] == "Wait"}
+    assert set(waits) == {"WaitForAssociation", "WaitForRemoval", "WaitForRestore"}
+    for name, wait in waits.items():
+        assert wait["SecondsPath"] == "$.poll.intervalSeconds", name
+        check = states[wait["Next"]]
+        choice = states[check["Next"]]
+        assert choice["Type"] == "Choice"
+        # The only edge back to the Wait is the check's "still in progress" status; the check turns
+        # into a terminal status once poll.attempt reaches poll.maxAttempts.
+        back = [c for c in choice["Choices"] if c["Next"] == name]
+        assert len(back) == 1 and back[0]["Variable"] == "$.status", name
+        assert choice["Default"] != name
+
+
+def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Template) -> None:
+    states = all_states(definition(template)["States"])
+    fails = {n: s for n, s in states.items() if s["Type"] == "Fail"}
+    assert set(fails) == {"RotationFailed", "AssociationFailed", "RemovalFailed", "RotationReverted"}
+    assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
+    top = definition(template)["States"]
+    for name in ("Prepare", "RotateEachTarget"):
+        assert top[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure",
+                                       "Next": "ReportFailure"}]
+
+
+def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> None:
+    (machine,) = template.resources("AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props.get("StateMachineType", "STANDARD") == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_cfn_lint_passes(template: Template) -> None:
+    # W3005 (redundant DependsOn) is what CDK itself emits for every function and role.
+    matches = [m for m in lint(json.dumps(template.raw), config=ManualArgs(regions=["us-east-1"]))
+               if m.rule.id != "W3005"]
+    assert not matches, [f"{m.rule.id} {m.message}" for m in matches]
+
+
+@pytest.mark.parametrize(
+    ("context", "names"),
+    [
+        ({"pollIntervalSeconds": 0}, "pollIntervalSeconds"),
+        ({"pollIntervalSeconds": "often"}, "pollIntervalSeconds"),
+        ({"secretPrefix": "macsec/*"}, "secretPrefix"),
+        ({"pollIntervalSeconds": 1, "associationTimeoutSeconds": 7200}, "25,000-event"),
+        ({"logRetentionDays": 42}, "logRetentionDays"),
+        ({"notificationEmail": "ops"}, "notificationEmail"),
+        ({"maxConcurrentTargets": 100}, "maxConcurrentTargets"),
+    ],
+)
+def test_bad_settings_fail_synth_with_a_readable_message(context: dict[str, Any], names: str) -> None:
+    from infra.settings import DeploymentSettings, SettingsError
+
+    with pytest.raises(SettingsError, match=names):
+        DeploymentSettings.from_context(context)
