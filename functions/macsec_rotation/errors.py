@@ -1,6 +1,10 @@
 """Typed errors. The class name is the error name Step Functions sees and matches in Retry/Catch,
 so renaming a class is a breaking change. Messages tell an operator what happened and what to do;
-they may name CKNs, secret ARNs and version ids, never a CAK."""
+they may name CKNs, secret ARNs and version ids, never a CAK.
+
+AssociationTimeout, DisassociationTimeout and EncryptionDown end a target only after a repair step
+(roll back, restore), so the logic reports them as data for a Fail state rather than raising them;
+their names still come from these classes."""
 
 
 class RotationError(Exception):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint
 
+from infra.settings import DeploymentSettings, SettingsError
 from infra.workflow import LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
 from local.template import Template
 
@@ -59,8 +60,11 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     granted = {step: actions(s) - XRAY for step, s in statements_by_function(template).items()}
     describe = {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
     assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
-    assert granted["associate"] == describe | {"secretsmanager:GetSecretValue", "directconnect:AssociateMacSecKey",
-                                               "iam:CreateServiceLinkedRole"}
+    assert granted["associate"] == describe | {
+        "secretsmanager:GetSecretValue",
+        "directconnect:AssociateMacSecKey",
+        "iam:CreateServiceLinkedRole",
+    }
     for poller in ("check_association", "check_removal", "check_restore"):
         assert granted[poller] == describe
     assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
@@ -137,8 +141,9 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
     assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
     top = definition(template)["States"]
     for name in ("Prepare", "RotateEachTarget"):
-        assert top[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure",
-                                       "Next": "ReportFailure"}]
+        assert top[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ReportFailure"}
+        ]
 
 
 def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> None:
@@ -151,8 +156,9 @@ def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> 
 
 def test_cfn_lint_passes(template: Template) -> None:
     # W3005 (redundant DependsOn) is what CDK itself emits for every function and role.
-    matches = [m for m in lint(json.dumps(template.raw), config=ManualArgs(regions=["us-east-1"]))
-               if m.rule.id != "W3005"]
+    matches = [
+        m for m in lint(json.dumps(template.raw), config=ManualArgs(regions=["us-east-1"])) if m.rule.id != "W3005"
+    ]
     assert not matches, [f"{m.rule.id} {m.message}" for m in matches]
 
 
@@ -169,7 +175,5 @@ def test_cfn_lint_passes(template: Template) -> None:
     ],
 )
 def test_bad_settings_fail_synth_with_a_readable_message(context: dict[str, Any], names: str) -> None:
-    from infra.settings import DeploymentSettings, SettingsError
-
     with pytest.raises(SettingsError, match=names):
         DeploymentSettings.from_context(context)

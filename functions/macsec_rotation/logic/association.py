@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import AssociationTimeout
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import SecretsGateway
 from ..keys import parse_key_material
@@ -64,4 +65,4 @@ def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
         "so the link is as before. Check the target's MACsec state in the Direct Connect console, then start "
         "the rotation again (a longer association timeout may help)."
     )
-    return item.model_copy(update={"failure": Failure(error="AssociationTimeout", cause=cause)})
+    return item.model_copy(update={"failure": Failure(error=AssociationTimeout.__name__, cause=cause)})

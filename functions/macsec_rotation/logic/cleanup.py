@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import NewKeyNotAssociated
+from ..errors import DisassociationTimeout, EncryptionDown, NewKeyNotAssociated
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import PREVIOUS, SecretsGateway
 from ..keys import parse_key_material, same_ckn
@@ -42,7 +42,7 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
     elif lingering and attempt >= item.poll.max_attempts:
         status = "timedOut"
         failure = Failure(
-            error="DisassociationTimeout",
+            error=DisassociationTimeout.__name__,
             cause=(
                 f"Old keys {lingering} on {item.target} were still disassociating after "
                 f"{attempt * item.poll.interval_seconds}s. The new key {item.new_ckn} is associated and "
@@ -74,7 +74,11 @@ def restore_previous_key(item: TargetRotation, secrets: SecretsGateway, dx: Dire
         )
         logger.error("encryption down, nothing to restore", target=item.target, ports=list(target.ports_down))
         return item.model_copy(
-            update={"status": "unrestorable", "poll": poll, "failure": Failure(error="EncryptionDown", cause=cause)}
+            update={
+                "status": "unrestorable",
+                "poll": poll,
+                "failure": Failure(error=EncryptionDown.__name__, cause=cause),
+            }
         )
     key = parse_key_material(secrets.secret_string(secret.arn, previous_version), secret.name, previous_version)
     if target.key(key.ckn) is None:
@@ -114,7 +118,7 @@ def check_restore(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
     return item.model_copy(
         update={
             "status": status,
-            "failure": Failure(error="EncryptionDown", cause=cause),
+            "failure": Failure(error=EncryptionDown.__name__, cause=cause),
             "poll": item.poll.model_copy(update={"attempt": attempt}),
         }
     )
