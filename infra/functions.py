@@ -55,7 +55,7 @@ class StepFunctions(Construct):
             "DISASSOCIATION_TIMEOUT_SECONDS": str(settings.disassociation_timeout_seconds),
         }
 
-    def function(self, step: str, description: str) -> lambda_.Function:
+    def function(self, step: str, description: str, environment: dict[str, str] | None = None) -> lambda_.Function:
         """One step's function; `step` names the module under handlers/ and the construct."""
         construct_id = "".join(part.title() for part in step.split("_"))
         log_group = logs.LogGroup(
@@ -75,7 +75,7 @@ class StepFunctions(Construct):
             layers=[self._layer],
             memory_size=256,
             timeout=Duration.seconds(60),
-            environment=self.environment,
+            environment={**self.environment, **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
         )

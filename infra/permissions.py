@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from .settings import DeploymentSettings
 
 
-def grant_step_permissions(stack: Stack, functions: dict[str, lambda_.Function], settings: DeploymentSettings) -> None:
+def grant_step_permissions(
+    stack: Stack, functions: dict[str, lambda_.Function], settings: DeploymentSettings, key: kms.IKey
+) -> None:
     partition, region, account = stack.partition, stack.region, stack.account
     connections = f"arn:{partition}:directconnect:{region}:{account}:dxcon/*"
     lags = f"arn:{partition}:directconnect:{region}:{account}:dxlag/*"
@@ -48,7 +51,23 @@ def grant_step_permissions(stack: Stack, functions: dict[str, lambda_.Function],
         "check_restore": [describe],
         "report": [],
         "report_failure": [],
+        "intake": [describe_secret],
+        "rotate_secret": [
+            describe_secret,
+            iam.PolicyStatement(
+                actions=[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                resources=[secrets],
+            ),
+        ],
     }
     for step, statements in needs.items():
         for statement in statements:
             functions[step].add_to_role_policy(statement)
+    # Secrets the stack creates are encrypted with its key: whoever reads or writes them needs it.
+    for step in ("prepare", "associate", "restore_previous"):
+        key.grant_decrypt(functions[step])
+    key.grant_encrypt_decrypt(functions["rotate_secret"])

@@ -18,6 +18,8 @@ CONTEXT_KEYS = (
     "powertoolsLayerVersion",
     "logRetentionDays",
     "notificationEmail",
+    "managedTargets",
+    "rotationDays",
 )
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
@@ -38,6 +40,22 @@ class DeploymentSettings(BaseModel):
     powertools_layer_version: int = Field(default=27, ge=1)
     log_retention_days: int = Field(default=90, ge=1)
     notification_email: str | None = None
+    managed_targets: tuple[str, ...] = ()
+    rotation_days: int = Field(default=30, ge=1, le=1000)
+
+    @field_validator("managed_targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        # `-c managedTargets=dxcon-aaaa1111,dxlag-bbbb2222` arrives as one string; cdk.json may hold a list.
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("must be a list of dxcon-/dxlag- ids or a comma-separated string")
+        bad = [i for i in items if not isinstance(i, str) or not re.fullmatch(r"dx(con|lag)-[0-9a-z]{8}", i)]
+        if bad:
+            raise ValueError(f"{bad} are not dxcon-xxxxxxxx or dxlag-xxxxxxxx ids")
+        if len(set(items)) != len(items):
+            raise ValueError("lists a target twice")
+        return tuple(items)
 
     @field_validator("secret_prefix")
     @classmethod

@@ -1,12 +1,15 @@
-"""The stack: functions, workflow and their permissions, wired together."""
+"""The stack: functions, workflow, triggers, managed secrets and monitoring, wired together."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .functions import StepFunctions
+from .monitoring import Monitoring, Notifications
 from .permissions import grant_step_permissions
+from .secrets import ManagedSecrets
 from .settings import DeploymentSettings
 from .triggers import RotationTriggers
 from .workflow import RotationWorkflow
@@ -30,9 +33,28 @@ STEPS = {
 class MacsecRotationStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, settings: DeploymentSettings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        key = kms.Key(
+            self,
+            "Key",
+            description="MACsec key rotation: managed secrets and notifications",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         factory = StepFunctions(self, "Functions", settings)
         functions = {step: factory.function(step, description) for step, description in STEPS.items()}
-        grant_step_permissions(self, functions, settings)
-        workflow = RotationWorkflow(self, "Workflow", settings, functions)
-        RotationTriggers(self, "Triggers", settings, workflow.state_machine)
+        notifications = Notifications(self, "Notifications", settings, key)
+        workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
         self.state_machine = workflow.state_machine
+
+        functions["intake"] = factory.function(
+            "intake",
+            "Start one rotation per secret version from Secrets Manager events",
+            environment={"STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+        )
+        self.state_machine.grant_start_execution(functions["intake"])
+        functions["rotate_secret"] = factory.function("rotate_secret", "Secrets Manager rotation: a fresh CKN/CAK")
+        grant_step_permissions(self, functions, settings, key)
+
+        triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
+        ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"])
+        Monitoring(self, "Monitoring", self.state_machine, triggers.dead_letters, notifications.topic)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .settings import DeploymentSettings
@@ -14,7 +15,7 @@ from .settings import DeploymentSettings
 
 class RotationTriggers(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, settings: DeploymentSettings, state_machine: sfn.IStateMachine
+        self, scope: Construct, construct_id: str, settings: DeploymentSettings, intake: lambda_.Function
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -30,13 +31,12 @@ class RotationTriggers(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        target = targets.SfnStateMachine(
-            state_machine,
-            input=events.RuleTargetInput.from_event_path("$"),
-            dead_letter_queue=self.dead_letters,
-            retry_attempts=8,
-            max_event_age=Duration.hours(24),
+        # The intake starts one execution per secret version (named after it), so a duplicate
+        # delivery starts nothing. Events it cannot handle end in the dead-letter queue.
+        target = targets.LambdaFunction(
+            intake, dead_letter_queue=self.dead_letters, retry_attempts=8, max_event_age=Duration.hours(24)
         )
+        intake.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(self.dead_letters))
 
         # Scheduled or on-demand rotation finished: the new version is AWSCURRENT now.
         self.rotation_succeeded = events.Rule(

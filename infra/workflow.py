@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -36,12 +37,16 @@ class RotationWorkflow(Construct):
         construct_id: str,
         settings: DeploymentSettings,
         functions: Mapping[str, lambda_.IFunction],
+        topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
 
-        report_failure = self._step("ReportFailure", "report_failure").next(
-            sfn.Fail(self, "RotationFailed", error_path="$.error", cause_path="$.cause")
+        failed = sfn.Fail(self, "RotationFailed", error_path="$.error", cause_path="$.cause")
+        report_failure = (
+            self._step("ReportFailure", "report_failure")
+            .next(self._notify(topic, "NotifyFailure", "MACsec key rotation failed", failed))
+            .next(failed)
         )
 
         prepare = self._step("Prepare", "prepare")
@@ -57,10 +62,12 @@ class RotationWorkflow(Construct):
         rotate_targets.item_processor(self._target_rotation())
         rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
+        succeeded = sfn.Succeed(self, "RotationSucceeded")
         definition = (
             prepare.next(rotate_targets)
             .next(self._step("Report", "report"))
-            .next(sfn.Succeed(self, "RotationSucceeded"))
+            .next(self._notify(topic, "NotifyResult", "MACsec key rotation finished", succeeded))
+            .next(succeeded)
         )
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", removal_policy=RemovalPolicy.RETAIN, retention=logs.RetentionDays.THREE_MONTHS
@@ -127,6 +134,27 @@ class RotationWorkflow(Construct):
             .otherwise(associate)
         )
         return start
+
+    def _notify(self, topic: sns.ITopic, state_name: str, subject: str, after: sfn.State) -> tasks.SnsPublish:
+        """Publish the state (results, or error and cause: identifiers only) to the topic. A notification
+        that cannot be sent must not change the rotation's outcome, so its failure is caught."""
+        publish = tasks.SnsPublish(
+            self,
+            state_name,
+            topic=topic,
+            subject=subject,
+            message=sfn.TaskInput.from_json_path_at("$"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        publish.add_retry(
+            errors=["States.ALL"],
+            interval=Duration.seconds(2),
+            max_attempts=3,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        publish.add_catch(after, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+        return publish
 
     def _step(self, state_name: str, step: str) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(

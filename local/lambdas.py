@@ -53,17 +53,20 @@ class LambdaContext:
 
 
 class LambdaDispatcher:
-    def __init__(self, template: Template, sink: LogSink) -> None:
-        self.functions = template.functions()
+    def __init__(self, template: Template, sink: LogSink, region: str, account: str) -> None:
+        self.functions = template.functions(region, account)
         self.sink = sink
         self.invocations: Counter[str] = Counter()
+        self.errors: list[tuple[str, str]] = []  # (function, error type) of every failed invocation
         for spec in self.functions.values():
             module_file = spec.asset_dir / (spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
             if not module_file.is_file():
                 raise RuntimeError(f"{spec.logical_id}: handler {spec.handler} is not in its asset {spec.asset_dir}")
 
     def shared_environment(self) -> dict[str, str]:
-        """One process hosts every function, so their environments must agree; they are built by one helper."""
+        """One process hosts every function, so their environments are merged: a variable set by several
+        functions must have one value (they are built by one helper); one set by a single function
+        (the intake's state machine ARN) is simply there for all."""
         merged: dict[str, str] = {}
         for spec in self.functions.values():
             for key, value in spec.environment.items():
@@ -92,6 +95,11 @@ class LambdaDispatcher:
                 else:
                     os.environ[key] = value
 
+    def function_with_handler(self, module: str) -> FunctionSpec:
+        """The function whose handler lives in `module` (e.g. the rotation function)."""
+        (spec,) = (s for s in self.functions.values() if s.handler.rsplit(".", 1)[0].endswith(f".{module}"))
+        return spec
+
     def spec_for(self, function_name: str) -> FunctionSpec:
         logical_id = function_name.rsplit(":", 1)[-1]
         if logical_id not in self.functions:
@@ -114,5 +122,6 @@ class LambdaDispatcher:
                 "requestId": context.aws_request_id,
                 "stackTrace": traceback.format_tb(error.__traceback__),
             }
+            self.errors.append((spec.logical_id, type(error).__name__))
             return json.dumps(payload).encode(), "Unhandled"
         return json.dumps(result).encode(), None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 import uuid
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +20,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
+from moto.sns.models import sns_backends
 
 from . import patches
 from .clock import VirtualClock
@@ -53,7 +56,8 @@ class LocalAws:
         self.template = template or synthesize()
         self.clock = VirtualClock()
         self.logs = LogSink()
-        self.dispatcher = LambdaDispatcher(self.template, self.logs)
+        self.dispatcher = LambdaDispatcher(self.template, self.logs, region, account)
+        self.dead_letters: list[dict[str, Any]] = []
         self.executions: dict[str, ExecutionRecord] = {}
         self._finished = threading.Condition()
         self._stack = contextlib.ExitStack()
@@ -84,6 +88,7 @@ class LocalAws:
         stack.enter_context(contextlib.redirect_stdout(self.logs))  # EMF metrics are printed
         stack.enter_context(patches.applied(self.clock, self.dispatcher.invoke, self._execution_finished))
         self.dx.clock = self.clock.now
+        self._create_functions_and_topics()
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name=self.template.state_machine_logical_id(),
             definition=json.dumps(self.template.definition(self.region, self.account)),
@@ -92,6 +97,24 @@ class LocalAws:
         self.clock.join()  # the driving thread takes part until it waits for the run to end
         stack.callback(self.clock.leave)
         return self
+
+    def _create_functions_and_topics(self) -> None:
+        """What the template deploys besides the state machine: its topics, and its functions as
+        moto knows them (Secrets Manager invokes the rotation function through moto's Lambda)."""
+        for name in self.template.topic_names():
+            self.client("sns").create_topic(Name=name)
+        role = self.client("iam").create_role(RoleName="LocalFunctionRole", AssumeRolePolicyDocument="{}")["Role"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as package:
+            package.writestr("placeholder.py", "# the runner calls the handlers in-process\n")
+        for spec in self.dispatcher.functions.values():
+            self.client("lambda").create_function(
+                FunctionName=spec.logical_id,
+                Runtime="python3.11",
+                Role=role["Arn"],
+                Handler=spec.handler,
+                Code={"ZipFile": archive.getvalue()},
+            )
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -122,13 +145,55 @@ class LocalAws:
         self.executions.setdefault(arn, ExecutionRecord(arn, name, self.clock.elapsed()))
         return arn
 
-    def deliver_event(self, event: dict[str, Any]) -> list[str]:
-        """EventBridge: every rule of the template whose pattern matches starts the state machine."""
-        started = []
+    def deliver_event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """EventBridge: each rule of the template whose pattern matches invokes its target functions,
+        asynchronously as Lambda does: two more tries on error, then the dead-letter queue."""
+        results = []
         for rule in self.template.rules(self.region, self.account):
-            if rule.targets_state_machine and EventPattern(None, rule.pattern).matches_event(event):
-                started.append(self.start_execution(event))
-        return started
+            if not EventPattern(None, rule.pattern).matches_event(event):
+                continue
+            for logical_id in rule.target_functions:
+                arn = self.template.function_arn(logical_id, self.region, self.account)
+                for _ in range(3):
+                    payload, error = self.dispatcher.invoke(arn, json.dumps(event))
+                    if not error:
+                        results.append(json.loads(payload))
+                        self._adopt_started_executions()
+                        break
+                else:
+                    self.dead_letters.append(event)
+        return results
+
+    def rotate_secret(self, secret_id: str) -> bool:
+        """Secrets Manager's RotateSecret with the stack's rotation function: its four steps run for real.
+        True when the new version became AWSCURRENT (then Secrets Manager emits RotationSucceeded)."""
+        rotation = self.dispatcher.function_with_handler("rotate_secret")
+        client = self.client("secretsmanager")
+        token = client.rotate_secret(
+            SecretId=secret_id,
+            RotationLambdaARN=self.template.function_arn(rotation.logical_id, self.region, self.account),
+            RotationRules={"AutomaticallyAfterDays": 30},
+        )["VersionId"]
+        stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"].get(token, [])
+        return "AWSCURRENT" in stages
+
+    def _adopt_started_executions(self) -> None:
+        """Executions a function started (the intake) are tracked like the ones started here."""
+        listed = self.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        with self._finished:
+            for execution in listed:
+                if execution["executionArn"] not in self.executions:
+                    self.executions[execution["executionArn"]] = ExecutionRecord(
+                        execution["executionArn"], execution["name"], self.clock.elapsed()
+                    )
+
+    @property
+    def notifications(self) -> list[dict[str, Any]]:
+        sent = []
+        for name in self.template.topic_names():
+            topic = sns_backends[self.account][self.region].topics[f"arn:aws:sns:{self.region}:{self.account}:{name}"]
+            sent += [{"subject": subject, "message": message} for _, message, subject, _, _ in topic.sent_notifications]
+        return sent
 
     def wait_for_executions(self, timeout: float = REAL_SECONDS_PER_RUN) -> None:
         with self.clock.idle(), self._finished:

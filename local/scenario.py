@@ -132,14 +132,9 @@ class EventSpec(Strict):
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> EventSpec:
-        if self.type == "rotate":
-            raise ValueError(
-                "event type 'rotate' (the project's own rotation function) is not available yet; "
-                "use PutSecretValue to model a new key"
-            )
         if self.type == "console" and self.input is None:
             raise ValueError("a console event needs 'input', the Step Functions execution input")
-        if self.type in ("RotationSucceeded", "PutSecretValue") and not self.secret:
+        if self.type in ("RotationSucceeded", "PutSecretValue", "rotate") and not self.secret:
             raise ValueError(f"a {self.type} event needs 'secret', the name of a scenario secret")
         if self.type == "PutSecretValue" and self.value is None:
             raise ValueError("a PutSecretValue event needs 'value', the new secret value")

@@ -33,6 +33,11 @@ def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, An
             elif event.type == "RotationSucceeded":
                 assert event.secret
                 aws.deliver_event(_service_event(aws, secret_arns[event.secret], "RotationSucceeded"))
+            elif event.type == "rotate":
+                assert event.secret
+                rotated = aws.rotate_secret(secret_arns[event.secret])
+                outcome = "RotationSucceeded" if rotated else "RotationFailed"
+                aws.deliver_event(_service_event(aws, secret_arns[event.secret], outcome))
             elif event.type == "PutSecretValue":
                 assert event.secret
                 aws.deliver_event(_put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
@@ -246,6 +251,8 @@ def _report(aws: LocalAws) -> dict[str, Any]:
         "encryptionDownSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.encryption_down_seconds.items())},
         "keylessSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.keyless_seconds.items())},
         "virtualSeconds": round(aws.clock.elapsed(), 3),
+        "notifications": aws.notifications,
+        "deadLetters": len(aws.dead_letters),
         "logs": list(aws.logs.lines),
         "timeline": [f"{t:9.1f}s  {text}" for t, text in sorted(timeline, key=lambda item: item[0])],
     }

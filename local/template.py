@@ -25,7 +25,7 @@ class FunctionSpec:
 class RuleSpec:
     logical_id: str
     pattern: dict[str, Any]
-    targets_state_machine: bool
+    target_functions: tuple[str, ...]  # logical ids of the Lambda functions the rule invokes
 
 
 class Template:
@@ -36,7 +36,7 @@ class Template:
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == kind}
 
-    def functions(self) -> dict[str, FunctionSpec]:
+    def functions(self, region: str, account: str) -> dict[str, FunctionSpec]:
         specs = {}
         for logical_id, resource in self.resources("AWS::Lambda::Function").items():
             props = resource["Properties"]
@@ -46,7 +46,10 @@ class Template:
             specs[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 handler=props["Handler"],
-                environment=dict(props.get("Environment", {}).get("Variables", {})),
+                environment={
+                    name: self.resolve(value, region, account)
+                    for name, value in props.get("Environment", {}).get("Variables", {}).items()
+                },
                 asset_dir=self.outdir / asset,
             )
         return specs
@@ -61,17 +64,20 @@ class Template:
         return definition
 
     def rules(self, region: str, account: str) -> list[RuleSpec]:
-        machine = self.state_machine_logical_id()
-        return [
-            RuleSpec(
-                logical_id=logical_id,
-                pattern=self._resolve_tree(resource["Properties"]["EventPattern"], region, account),
-                targets_state_machine=any(
-                    t.get("Arn", {}).get("Ref") == machine for t in resource["Properties"].get("Targets", [])
-                ),
+        functions = self.resources("AWS::Lambda::Function")
+        rules = []
+        for logical_id, resource in self.resources("AWS::Events::Rule").items():
+            arns = [t.get("Arn", {}) for t in resource["Properties"].get("Targets", [])]
+            targets = tuple(a["Fn::GetAtt"][0] for a in arns if a.get("Fn::GetAtt", [None])[0] in functions)
+            rules.append(
+                RuleSpec(
+                    logical_id, self._resolve_tree(resource["Properties"]["EventPattern"], region, account), targets
+                )
             )
-            for logical_id, resource in self.resources("AWS::Events::Rule").items()
-        ]
+        return rules
+
+    def topic_names(self) -> list[str]:
+        return list(self.resources("AWS::SNS::Topic"))
 
     # ---- intrinsic functions ----
 
@@ -115,6 +121,8 @@ class Template:
             raise ValueError(f"cannot resolve Ref {name} locally")
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
             return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        if resource["Type"] == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{region}:{account}:{name}"
         return name
 
 

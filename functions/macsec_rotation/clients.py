@@ -8,6 +8,7 @@ import boto3
 from botocore.config import Config
 
 from .gateways.directconnect import DirectConnectGateway
+from .gateways.executions import ExecutionsGateway
 from .gateways.secrets import SecretsGateway
 
 if TYPE_CHECKING:
@@ -24,3 +25,7 @@ def directconnect(client: BaseClient | None = None) -> DirectConnectGateway:
 
 def secrets(client: BaseClient | None = None) -> SecretsGateway:
     return SecretsGateway(client or boto3.client("secretsmanager", config=SDK_CONFIG))
+
+
+def executions(state_machine_arn: str, client: BaseClient | None = None) -> ExecutionsGateway:
+    return ExecutionsGateway(client or boto3.client("stepfunctions", config=SDK_CONFIG), state_machine_arn)

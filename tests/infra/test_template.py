@@ -43,7 +43,7 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    assert len(functions) == 11
+    assert len(functions) == 13  # 11 workflow steps, the event intake, the rotation function
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -59,18 +59,21 @@ XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}  # tracing; X-Ray h
 def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> None:
     granted = {step: actions(s) - XRAY for step, s in statements_by_function(template).items()}
     describe = {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
-    assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
-    assert granted["associate"] == describe | {
-        "secretsmanager:GetSecretValue",
-        "directconnect:AssociateMacSecKey",
-        "iam:CreateServiceLinkedRole",
-    }
+    read_secret = {"secretsmanager:GetSecretValue", "kms:Decrypt"}  # kms: secrets under the stack's key
+    associate = {"directconnect:AssociateMacSecKey", "iam:CreateServiceLinkedRole"}
+    assert granted["prepare"] == describe | read_secret | {"secretsmanager:DescribeSecret"}
+    assert granted["associate"] == describe | read_secret | associate
     for poller in ("check_association", "check_removal", "check_restore"):
         assert granted[poller] == describe
     assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
     assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
     assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:DescribeSecret"}
     assert granted["report"] == granted["report_failure"] == set()
+    dead_letters = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+    assert granted["intake"] == {"secretsmanager:DescribeSecret", "states:StartExecution"} | dead_letters
+    write_secret = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+    key_use = {"kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+    assert granted["rotate_secret"] == read_secret | write_secret | key_use | {"secretsmanager:DescribeSecret"}
 
 
 def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(template: Template) -> None:
@@ -108,7 +111,11 @@ def all_states(states: dict[str, Any]) -> dict[str, Any]:
 def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but_not_client_errors(
     template: Template,
 ) -> None:
-    tasks = {n: s for n, s in all_states(definition(template)["States"]).items() if s["Type"] == "Task"}
+    tasks = {
+        n: s
+        for n, s in all_states(definition(template)["States"]).items()
+        if s["Type"] == "Task" and ":lambda:" in s["Resource"]
+    }
     assert len(tasks) == 11
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
@@ -144,6 +151,15 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
         assert top[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ReportFailure"}
         ]
+
+
+def test_notifications_never_change_the_outcome(template: Template) -> None:
+    states = all_states(definition(template)["States"])
+    for name, then in (("NotifyResult", "RotationSucceeded"), ("NotifyFailure", "RotationFailed")):
+        assert states[name]["Resource"] == "arn:aws:states:::sns:publish"
+        assert states[name]["Next"] == then
+        assert states[name]["Catch"][0]["Next"] == then
+        assert states[name]["ResultPath"] is None
 
 
 def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> None:

@@ -24,6 +24,7 @@ class Secret:
     name: str
     tags: dict[str, str]
     versions: dict[str, list[str]] = field(default_factory=dict)
+    rotation_enabled: bool = False
 
     def version_in_stage(self, stage: str) -> str | None:
         return next((v for v, stages in self.versions.items() if stage in stages), None)
@@ -51,6 +52,7 @@ class SecretsGateway:
             name=raw["Name"],
             tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
             versions={v: list(stages) for v, stages in raw.get("VersionIdsToStages", {}).items()},
+            rotation_enabled=bool(raw.get("RotationEnabled")),
         )
 
     def secret_string(self, secret_arn: str, version_id: str) -> str | None:
@@ -66,3 +68,33 @@ class SecretsGateway:
                 raise
         value = raw.get("SecretString")
         return value if isinstance(value, str) else None
+
+    def staged_string(self, secret_arn: str, stage: str, version_id: str | None = None) -> str | None:
+        """The SecretString in `stage` (of `version_id` when given), or None when there is none yet."""
+        request = {"SecretId": secret_arn, "VersionStage": stage} | ({"VersionId": version_id} if version_id else {})
+        with transient_errors_typed():
+            try:
+                raw = self._client.get_secret_value(**request)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return None
+                raise
+        value = raw.get("SecretString")
+        return value if isinstance(value, str) else None
+
+    def put_pending(self, secret_arn: str, version_id: str, secret_string: str) -> None:
+        with transient_errors_typed():
+            self._client.put_secret_value(
+                SecretId=secret_arn,
+                ClientRequestToken=version_id,
+                SecretString=secret_string,
+                VersionStages=[PENDING],
+            )
+
+    def make_current(self, secret_arn: str, version_id: str, current_version_id: str | None) -> None:
+        """Move AWSCURRENT to `version_id`; Secrets Manager moves the old one to AWSPREVIOUS."""
+        request = {"SecretId": secret_arn, "VersionStage": CURRENT, "MoveToVersionId": version_id}
+        if current_version_id:
+            request["RemoveFromVersionId"] = current_version_id
+        with transient_errors_typed():
+            self._client.update_secret_version_stage(**request)

@@ -1,0 +1,15 @@
+"""Secrets Manager rotation function: generates a fresh CKN/CAK pair in four re-runnable steps."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import clients
+from ..logic.rotation import rotate
+from ._step import step_handler
+
+
+@step_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    rotate(str(event.get("Step")), str(event.get("SecretId")), str(event.get("ClientRequestToken")), clients.secrets())
+    return {}

@@ -1,0 +1,118 @@
+"""Alarms, the notification topic (KMS-encrypted) and a dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .functions import METRICS_NAMESPACE, SERVICE_NAME
+from .settings import DeploymentSettings
+
+
+class Notifications(Construct):
+    """One topic for alarms and for each rotation's result, encrypted with the stack's key."""
+
+    def __init__(self, scope: Construct, construct_id: str, settings: DeploymentSettings, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Topic", display_name="MACsec key rotation", master_key=key, enforce_ssl=True)
+        # CloudWatch alarms publish to the encrypted topic through the key.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                resources=["*"],  # in a key policy "*" means this key
+            )
+        )
+        if settings.notification_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.notification_email))
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        state_machine: sfn.StateMachine,
+        dead_letters: sqs.IQueue,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        period = Duration.minutes(5)
+        notify = actions.SnsAction(topic)
+
+        def alarm(name: str, metric: cloudwatch.IMetric, what: str) -> cloudwatch.Alarm:
+            created = cloudwatch.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=what,
+            )
+            created.add_alarm_action(notify)
+            return created
+
+        self.alarms = [
+            alarm(
+                "RotationFailed",
+                state_machine.metric_failed(period=period),
+                "A MACsec rotation failed: read the execution's Error and Cause (README 'Errors').",
+            ),
+            alarm(
+                "RotationTimedOut",
+                state_machine.metric_timed_out(period=period),
+                "A MACsec rotation ran past the state machine timeout.",
+            ),
+            alarm(
+                "RotationThrottled",
+                state_machine.metric_throttled(period=period),
+                "Step Functions throttled the rotation workflow.",
+            ),
+            alarm(
+                "UndeliveredEvents",
+                dead_letters.metric_approximate_number_of_messages_visible(period=period),
+                "Secrets Manager events could not start a rotation; inspect the dead-letter queue.",
+            ),
+        ]
+
+        def custom(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic="Sum",
+                period=period,
+            )
+
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=None)
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Rotations",
+                left=[
+                    state_machine.metric_succeeded(period=period),
+                    state_machine.metric_failed(period=period),
+                    custom("TargetsRotated"),
+                    custom("TargetsAlreadyCurrent"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Failures",
+                left=[
+                    custom("RotationsFailed"),
+                    state_machine.metric_timed_out(period=period),
+                    state_machine.metric_throttled(period=period),
+                ],
+            ),
+            cloudwatch.GraphWidget(title="Duration (ms)", left=[state_machine.metric_time(period=period)]),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms),
+        )
