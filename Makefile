@@ -7,29 +7,40 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
-.PHONY: dev demo test lint synth clean
+NODE_STAMP := node_modules/.installed
+
+.PHONY: dev demo test lint synth deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-dev: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+dev: $(STAMP) $(NODE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m local.simulate local/scenarios/demo.json
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-synth: $(STAMP)
-	rm -rf cdk.out
-	CDK_OUTDIR=cdk.out $(BIN)/python app.py
+# The real CDK CLI (pinned in package-lock.json); settings as -c key=value, e.g.
+#   make synth CONTEXT="-c managedTargets=dxcon-abcd1234"
+synth: $(STAMP) $(NODE_STAMP)
+	node_modules/.bin/cdk synth --quiet $(CONTEXT)
 	@ls cdk.out/*.template.json
 
+# Deploys to the account and Region of your AWS credentials (bootstrap once: make deploy TARGET=bootstrap).
+deploy: $(STAMP) $(NODE_STAMP)
+	node_modules/.bin/cdk $(or $(TARGET),deploy) $(CONTEXT)
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

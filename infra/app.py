@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from aws_cdk import App, Environment
+from aws_cdk import App
 
+from .nag import check_with_cdk_nag
 from .settings import CONTEXT_KEYS, DeploymentSettings
 from .stack import MacsecRotationStack
 
@@ -14,8 +14,9 @@ from .stack import MacsecRotationStack
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> tuple[App, MacsecRotationStack]:
     app = App(context=context or {}, outdir=outdir)
     settings = DeploymentSettings.from_context(_context_values(app))
-    env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
-    stack = MacsecRotationStack(app, settings.stack_name, settings, env=env)
+    # Environment-agnostic on purpose: one template deploys to every account and Region.
+    stack = MacsecRotationStack(app, settings.stack_name, settings)
+    check_with_cdk_nag(app, stack, list(stack.functions.values()), settings)
     return app, stack
 
 

@@ -54,6 +54,7 @@ class MacsecRotationStack(Stack):
         self.state_machine.grant_start_execution(functions["intake"])
         functions["rotate_secret"] = factory.function("rotate_secret", "Secrets Manager rotation: a fresh CKN/CAK")
         grant_step_permissions(self, functions, settings, key)
+        self.functions = functions
 
         triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
         ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 SYNTH_CONTEXT = {"aws:cdk:enable-asset-metadata": True}
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def synthesize(context_items: tuple[tuple[str, Any], ...] = ()) -> Template:
     from infra.app import build_app  # noqa: PLC0415
 
     outdir = Path(tempfile.mkdtemp(prefix="macsec-synth-"))
-    _, stack = build_app({**SYNTH_CONTEXT, **dict(context_items)}, outdir=str(outdir))
+    # The same context the CDK CLI passes: cdk.json's, then the caller's (as -c would).
+    project_context = json.loads(CDK_JSON.read_text()).get("context", {})
+    _, stack = build_app({**project_context, **SYNTH_CONTEXT, **dict(context_items)}, outdir=str(outdir))
     template = CdkTemplate.from_stack(stack).to_json()
     return Template(template, outdir)
