@@ -36,6 +36,8 @@ def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, An
             elif event.type == "rotate":
                 assert event.secret
                 rotated = aws.rotate_secret(secret_arns[event.secret])
+                if rotated:
+                    _router_automation(aws, scenario, event.secret)
                 outcome = "RotationSucceeded" if rotated else "RotationFailed"
                 aws.deliver_event(_service_event(aws, secret_arns[event.secret], outcome))
             elif event.type == "PutSecretValue":
@@ -94,6 +96,15 @@ def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Sce
                 values += [e.value for e in scenario.events if e.type == "PutSecretValue" and e.secret == secret.name]
                 router |= {v["ckn"] for v in values if isinstance(v, dict) and isinstance(v.get("ckn"), str)}
     holder.router_ckns = {c.lower() for c in router}
+
+
+def _router_automation(aws: LocalAws, scenario: Scenario, secret_name: str) -> None:
+    """Targets whose router follows their secret learn its new AWSCURRENT CKN."""
+    secret = scenario.secret(secret_name)
+    value = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"])
+    for spec in [*scenario.connections, *scenario.lags]:
+        if spec.router_follows_secret and spec.id in secret.tags.get("macsec:target", "").split(","):
+            aws.dx.find(spec.id).router_ckns.add(str(value["ckn"]).lower())
 
 
 def _secret_string(value: Any) -> str:
@@ -210,6 +221,26 @@ def _seconds(timestamp: datetime) -> float:
     return round(timestamp.timestamp() - EPOCH, 3)
 
 
+def _secrets_view(aws: LocalAws) -> dict[str, Any]:
+    """Customer secrets after the run: stages, the current CKN and the names of the current value's
+    fields. Never a value other than the CKN."""
+    client = aws.client("secretsmanager")
+    view = {}
+    for listed in client.list_secrets()["SecretList"]:
+        if any(t["Key"] == "aws:secretsmanager:owningService" for t in listed.get("Tags", [])):
+            continue  # Direct Connect's own secrets
+        try:
+            current = json.loads(client.get_secret_value(SecretId=listed["ARN"])["SecretString"])
+        except (ValueError, KeyError):
+            current = None
+        view[listed["Name"]] = {
+            "versions": client.describe_secret(SecretId=listed["ARN"])["VersionIdsToStages"],
+            "currentCkn": current.get("ckn") if isinstance(current, dict) else None,
+            "currentFields": sorted(current) if isinstance(current, dict) else [],
+        }
+    return view
+
+
 def _report(aws: LocalAws) -> dict[str, Any]:
     executions = []
     timeline: list[tuple[float, str]] = []
@@ -252,6 +283,7 @@ def _report(aws: LocalAws) -> dict[str, Any]:
         "keylessSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.keyless_seconds.items())},
         "virtualSeconds": round(aws.clock.elapsed(), 3),
         "notifications": aws.notifications,
+        "secrets": _secrets_view(aws),
         "deadLetters": len(aws.dead_letters),
         "logs": list(aws.logs.lines),
         "timeline": [f"{t:9.1f}s  {text}" for t, text in sorted(timeline, key=lambda item: item[0])],

@@ -13,6 +13,10 @@ from tests.harness import associated_ckns, run_checked
 SCENARIOS = sorted(Path(__file__).parent.glob("*.json"))
 
 
+def associated_ckns_anywhere(report: dict[str, Any]) -> set[str]:
+    return {ckn for target in report["targets"] for ckn in associated_ckns(report, target)}
+
+
 def check_execution(actual: dict[str, Any], wanted: dict[str, Any]) -> None:
     where = actual["name"]
     assert actual["status"] == wanted["status"], (where, actual["error"], actual["cause"])
@@ -52,6 +56,12 @@ def test_scenario(path: Path) -> None:
             assert associated_ckns(report, target) == sorted(wanted["associatedCkns"]), target
         if "encryptionMode" in wanted:
             assert report["targets"][target]["encryptionMode"] == wanted["encryptionMode"], target
+    for operation, count in expect.get("apiCalls", {}).items():
+        assert report["apiCalls"].get(operation, 0) == count, (operation, report["apiCalls"])
+    for name, fields in expect.get("secretFieldsKept", {}).items():
+        secret = report["secrets"][name]
+        assert set(fields) <= set(secret["currentFields"]), secret
+        assert secret["currentCkn"] in associated_ckns_anywhere(report), "the new current key is on a link"
     for operation in expect.get("apiCallsAbsent", []):
         assert report["apiCalls"].get(operation, 0) == 0, (operation, report["apiCalls"])
     for port, most in expect.get("maxEncryptionDownSeconds", {}).items():
