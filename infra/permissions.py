@@ -52,6 +52,9 @@ def grant_step_permissions(
         "report": [],
         "report_failure": [],
         "intake": [describe_secret],
+        "plan_target": [describe, describe_secret, read_secret],
+        "acquire_lock": [],  # the lock table's grant is given where the table is made
+        "release_lock": [],
         "rotate_secret": [
             describe_secret,
             iam.PolicyStatement(
@@ -68,6 +71,6 @@ def grant_step_permissions(
         for statement in statements:
             functions[step].add_to_role_policy(statement)
     # Secrets the stack creates are encrypted with its key: whoever reads or writes them needs it.
-    for step in ("prepare", "associate", "restore_previous"):
+    for step in ("prepare", "plan_target", "associate", "restore_previous"):
         key.grant_decrypt(functions[step])
     key.grant_encrypt_decrypt(functions["rotate_secret"])

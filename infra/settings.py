@@ -20,6 +20,7 @@ CONTEXT_KEYS = (
     "notificationEmail",
     "managedTargets",
     "rotationDays",
+    "lockPollSeconds",
 )
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
@@ -42,6 +43,12 @@ class DeploymentSettings(BaseModel):
     notification_email: str | None = None
     managed_targets: tuple[str, ...] = ()
     rotation_days: int = Field(default=30, ge=1, le=1000)
+    lock_poll_seconds: int = Field(default=30, ge=5, le=600)
+
+    @property
+    def lock_ttl_seconds(self) -> int:
+        """Longest a rotation can hold a target: association, removal, restore, plus a margin."""
+        return 2 * self.association_timeout_seconds + self.disassociation_timeout_seconds + 600
 
     @field_validator("managed_targets", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -27,7 +28,11 @@ STEPS = {
     "check_restore": "Poll until encryption is back after a restore",
     "report": "Summarise a finished rotation",
     "report_failure": "Turn a caught error into a clean error and cause",
+    "acquire_lock": "Take a target's lock, or say how long to wait for it",
+    "plan_target": "Decide again under the lock",
+    "release_lock": "Give a target's lock back",
 }
+LOCK_STEPS = ("acquire_lock", "release_lock")
 
 
 class MacsecRotationStack(Stack):
@@ -41,7 +46,27 @@ class MacsecRotationStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         factory = StepFunctions(self, "Functions", settings)
-        functions = {step: factory.function(step, description) for step, description in STEPS.items()}
+        locks = dynamodb.TableV2(
+            self,
+            "TargetLocks",
+            partition_key=dynamodb.Attribute(name="target", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiresAt",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,  # only short-lived locks live here
+        )
+        lock_environment = {
+            "LOCK_TABLE_NAME": locks.table_name,
+            "LOCK_POLL_SECONDS": str(settings.lock_poll_seconds),
+            "LOCK_TTL_SECONDS": str(settings.lock_ttl_seconds),
+        }
+        functions = {
+            step: factory.function(step, description, lock_environment if step in LOCK_STEPS else None)
+            for step, description in STEPS.items()
+        }
+        for step in LOCK_STEPS:
+            locks.grant(functions[step], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         notifications = Notifications(self, "Notifications", settings, key)
         workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
         self.state_machine = workflow.state_machine

@@ -83,57 +83,81 @@ class RotationWorkflow(Construct):
         )
 
     def _target_rotation(self) -> sfn.IChainable:
-        """One target: associate, wait for `associated`, tighten, remove old keys, check, restore."""
-        done = sfn.Pass(self, "TargetDone")
+        """One target, under its lock: associate, wait for `associated`, tighten, remove old keys, check,
+        restore. Every way out releases the lock; an unexpected error on any step is caught for that."""
+        target_failed = sfn.Fail(self, "TargetFailed", error_path="$.failure.error", cause_path="$.failure.cause")
+        failed = self._step("ReleaseLockAfterFailure", "release_lock")
+        failed.next(target_failed)
+        done = self._step("ReleaseLock", "release_lock").next(sfn.Pass(self, "TargetDone"))
 
-        def fail(name: str) -> sfn.Fail:
-            return sfn.Fail(self, name, error_path="$.failure.error", cause_path="$.failure.cause")
+        def step(state_name: str, name: str) -> tasks.LambdaInvoke:
+            return self._step(state_name, name, on_error=failed)
 
         # Removal loop and its safety net.
         wait_for_restore = sfn.Wait(self, "WaitForRestore", time=POLL_SECONDS)
-        reverted = fail("RotationReverted")
-        wait_for_restore.next(self._step("CheckRestore", "check_restore")).next(
+        wait_for_restore.next(step("CheckRestore", "check_restore")).next(
             sfn.Choice(self, "EncryptionBack?")
             .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
-            .otherwise(reverted)
+            .otherwise(failed)
         )
-        restore = self._step("RestorePreviousKey", "restore_previous").next(
+        restore = step("RestorePreviousKey", "restore_previous").next(
             sfn.Choice(self, "RestoreStarted?")
             .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
-            .otherwise(reverted)
+            .otherwise(failed)
         )
         wait_for_removal = sfn.Wait(self, "WaitForRemoval", time=POLL_SECONDS)
-        wait_for_removal.next(self._step("CheckRemoval", "check_removal")).next(
+        wait_for_removal.next(step("CheckRemoval", "check_removal")).next(
             sfn.Choice(self, "OldKeysGone?")
             .when(sfn.Condition.string_equals("$.status", "removed"), done)
             .when(sfn.Condition.string_equals("$.status", "removing"), wait_for_removal)
             .when(sfn.Condition.string_equals("$.status", "encryptionDown"), restore)
-            .otherwise(fail("RemovalFailed"))
+            .otherwise(failed)
         )
         clean_up = (
-            self._step("TightenEncryption", "tighten_encryption")
-            .next(self._step("RemoveOldKeys", "remove_old_keys"))
+            step("TightenEncryption", "tighten_encryption")
+            .next(step("RemoveOldKeys", "remove_old_keys"))
             .next(wait_for_removal)
         )
 
         # Association loop.
         wait_for_association = sfn.Wait(self, "WaitForAssociation", time=POLL_SECONDS)
-        wait_for_association.next(self._step("CheckAssociation", "check_association")).next(
+        wait_for_association.next(step("CheckAssociation", "check_association")).next(
             sfn.Choice(self, "NewKeyAssociated?")
             .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
             .when(sfn.Condition.string_equals("$.status", "associating"), wait_for_association)
-            .otherwise(self._step("RollBackNewKey", "roll_back").next(fail("AssociationFailed")))
+            .otherwise(step("RollBackNewKey", "roll_back").next(failed))
         )
-        associate = self._step("AssociateNewKey", "associate").next(wait_for_association)
+        associate = step("AssociateNewKey", "associate").next(wait_for_association)
 
-        start: sfn.IChainable = (
+        where_to_start = (
             sfn.Choice(self, "WhereToStart?")
             .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
+            .when(sfn.Condition.string_equals("$.action", "Superseded"), done)
             .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
             .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), wait_for_association)
             .otherwise(associate)
         )
-        return start
+
+        # The lock: wait (bounded) while another execution rotates this target, then decide afresh.
+        acquire = self._step(
+            "AcquireLock",
+            "acquire_lock",
+            payload=sfn.TaskInput.from_object(
+                {"item": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.string_at("$$.Execution.Id")}
+            ),
+        )  # no catch: nothing is held yet, an error fails the target as it is
+        wait_for_lock = sfn.Wait(self, "WaitForLock", time=POLL_SECONDS)
+        wait_for_lock.next(acquire)
+        acquire.next(
+            sfn.Choice(self, "LockAcquired?")
+            .when(
+                sfn.Condition.string_equals("$.status", "locked"),
+                step("PlanTarget", "plan_target").next(where_to_start),
+            )
+            .when(sfn.Condition.string_equals("$.status", "waitingForLock"), wait_for_lock)
+            .otherwise(sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause"))
+        )
+        return acquire
 
     def _notify(self, topic: sns.ITopic, state_name: str, subject: str, after: sfn.State) -> tasks.SnsPublish:
         """Publish the state (results, or error and cause: identifiers only) to the topic. A notification
@@ -156,11 +180,20 @@ class RotationWorkflow(Construct):
         publish.add_catch(after, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         return publish
 
-    def _step(self, state_name: str, step: str) -> tasks.LambdaInvoke:
+    def _step(
+        self,
+        state_name: str,
+        step: str,
+        payload: sfn.TaskInput | None = None,
+        on_error: sfn.IChainable | None = None,
+    ) -> tasks.LambdaInvoke:
+        """A Lambda step with the standard retries; an error that survives them goes to `on_error` (with
+        the caught error under $.caught) when given: inside an iteration, to release the lock."""
         task = tasks.LambdaInvoke(
             self,
             state_name,
             lambda_function=self._functions[step],
+            payload=payload,
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
@@ -179,4 +212,6 @@ class RotationWorkflow(Construct):
             max_delay=Duration.seconds(120),
             jitter_strategy=sfn.JitterType.FULL,
         )
+        if on_error is not None:
+            task.add_catch(on_error, errors=["States.ALL"], result_path="$.caught")
         return task

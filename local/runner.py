@@ -103,6 +103,13 @@ class LocalAws:
         moto knows them (Secrets Manager invokes the rotation function through moto's Lambda)."""
         for name in self.template.topic_names():
             self.client("sns").create_topic(Name=name)
+        for name, table in self.template.tables().items():
+            self.client("dynamodb").create_table(
+                TableName=name,
+                KeySchema=table["KeySchema"],
+                AttributeDefinitions=table["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
+            )
         role = self.client("iam").create_role(RoleName="LocalFunctionRole", AssumeRolePolicyDocument="{}")["Role"]
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as package:

@@ -77,6 +77,11 @@ class Template:
             )
         return rules
 
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """DynamoDB tables by logical id (their Ref, and so their name here), with their properties."""
+        found = {**self.resources("AWS::DynamoDB::Table"), **self.resources("AWS::DynamoDB::GlobalTable")}
+        return {logical_id: resource["Properties"] for logical_id, resource in found.items()}
+
     def topic_names(self) -> list[str]:
         return list(self.resources("AWS::SNS::Topic"))
 

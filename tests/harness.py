@@ -57,4 +57,5 @@ KNOWN_ERRORS = {
     "EncryptionDown",
     "ThrottlingException",
     "DirectConnectServerException",
+    "TargetBusy",
 }

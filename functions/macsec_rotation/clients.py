@@ -9,6 +9,7 @@ from botocore.config import Config
 
 from .gateways.directconnect import DirectConnectGateway
 from .gateways.executions import ExecutionsGateway
+from .gateways.locks import LocksGateway
 from .gateways.secrets import SecretsGateway
 
 if TYPE_CHECKING:
@@ -29,3 +30,7 @@ def secrets(client: BaseClient | None = None) -> SecretsGateway:
 
 def executions(state_machine_arn: str, client: BaseClient | None = None) -> ExecutionsGateway:
     return ExecutionsGateway(client or boto3.client("stepfunctions", config=SDK_CONFIG), state_machine_arn)
+
+
+def locks(table_name: str, client: BaseClient | None = None) -> LocksGateway:
+    return LocksGateway(client or boto3.client("dynamodb", config=SDK_CONFIG), table_name)

@@ -47,6 +47,10 @@ class KeychainFull(RotationError):
     """The target already holds three keys, none of them the new one."""
 
 
+class TargetBusy(RotationError):
+    """Another execution kept the target's lock longer than this one may wait; nothing was changed."""
+
+
 class AssociationRejected(RotationError):
     """Direct Connect refused to associate the new key."""
 

@@ -12,8 +12,8 @@ EncryptionMode = Literal["no_encrypt", "should_encrypt", "must_encrypt"]
 MODE_STRICTNESS: dict[str, int] = {"no_encrypt": 0, "should_encrypt": 1, "must_encrypt": 2}
 
 TargetType = Literal["connection", "lag"]
-Action = Literal["Associate", "AwaitAssociation", "CleanUp", "AlreadyCurrent"]
-Outcome = Literal["Rotated", "AlreadyCurrent"]
+Action = Literal["Associate", "AwaitAssociation", "CleanUp", "AlreadyCurrent", "Superseded"]
+Outcome = Literal["Rotated", "AlreadyCurrent", "Superseded"]
 
 
 class StateModel(BaseModel):
@@ -52,6 +52,7 @@ class TargetRotation(StateModel):
 
     secret_arn: str
     version_id: str
+    version_pinned: bool = False  # the request named the version (events do): superseded, not re-targeted
     target: str
     target_type: TargetType
     new_ckn: str
@@ -66,6 +67,7 @@ class TargetRotation(StateModel):
     poll: Poll
     status: str = "pending"
     failure: Failure | None = None
+    lock_owner: str | None = None
 
 
 class RotationPlan(StateModel):

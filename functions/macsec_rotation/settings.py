@@ -14,6 +14,8 @@ class RuntimeSettings(BaseModel):
     poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
     association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
+    lock_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    lock_ttl_seconds: int = Field(default=5400, ge=60)
     target_tag: str = "macsec:target"
     mode_tag: str = "macsec:encryption-mode"
 
@@ -24,7 +26,14 @@ class RuntimeSettings(BaseModel):
             poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "10")),
             association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),
             disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
+            lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "30")),
+            lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
         )
+
+    def lock_poll(self) -> Poll:
+        """Wait for another rotation of the target at most as long as its lock can live."""
+        attempts = max(1, math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds))
+        return Poll(interval_seconds=self.lock_poll_seconds, max_attempts=attempts)
 
     def poll_for(self, timeout_seconds: int) -> Poll:
         """A bounded poll: enough attempts to cover the timeout, never an unbounded loop."""

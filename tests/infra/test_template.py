@@ -43,7 +43,7 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    assert len(functions) == 13  # 11 workflow steps, the event intake, the rotation function
+    assert len(functions) == 16  # 14 workflow steps, the event intake, the rotation function
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -74,6 +74,9 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     write_secret = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
     key_use = {"kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
     assert granted["rotate_secret"] == read_secret | write_secret | key_use | {"secretsmanager:DescribeSecret"}
+    assert granted["plan_target"] == granted["prepare"]
+    lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
+    assert granted["acquire_lock"] == granted["release_lock"] == lock_table
 
 
 def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(template: Template) -> None:
@@ -116,7 +119,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    assert len(tasks) == 11
+    assert len(tasks) == 15
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(TRANSIENT_ERRORS)}, name
@@ -128,7 +131,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
 def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
     states = all_states(definition(template)["States"])
     waits = {n: s for n, s in states.items() if s["Type"] == "Wait"}
-    assert set(waits) == {"WaitForAssociation", "WaitForRemoval", "WaitForRestore"}
+    assert set(waits) == {"WaitForAssociation", "WaitForRemoval", "WaitForRestore", "WaitForLock"}
     for name, wait in waits.items():
         assert wait["SecondsPath"] == "$.poll.intervalSeconds", name
         check = states[wait["Next"]]
@@ -144,13 +147,30 @@ def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(te
 def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Template) -> None:
     states = all_states(definition(template)["States"])
     fails = {n: s for n, s in states.items() if s["Type"] == "Fail"}
-    assert set(fails) == {"RotationFailed", "AssociationFailed", "RemovalFailed", "RotationReverted"}
+    assert set(fails) == {"RotationFailed", "TargetFailed", "TargetBusy"}
     assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
+    # Inside an iteration every way to TargetFailed releases the target's lock first.
+    assert [n for n, s in states.items() if s.get("Next") == "TargetFailed"] == ["ReleaseLockAfterFailure"]
     top = definition(template)["States"]
     for name in ("Prepare", "RotateEachTarget"):
         assert top[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ReportFailure"}
         ]
+
+
+def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(template: Template) -> None:
+    iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
+    lambda_tasks = {n: s for n, s in iteration.items() if s["Type"] == "Task"}
+    unguarded = {"AcquireLock", "ReleaseLock", "ReleaseLockAfterFailure"}  # nothing held yet / the release itself
+    for name, task in lambda_tasks.items():
+        if name in unguarded:
+            assert "Catch" not in task, name
+        else:
+            assert task["Catch"] == [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "ReleaseLockAfterFailure"}
+            ], name
+    assert iteration["ReleaseLock"]["Next"] == "TargetDone"
+    assert definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["StartAt"] == "AcquireLock"
 
 
 def test_notifications_never_change_the_outcome(template: Template) -> None:

@@ -32,33 +32,65 @@ def plan_rotation(
     target_ids = _target_ids(request, secret, settings)
     wanted_mode = _wanted_mode(request, secret, settings)
 
+    pinned = request.version_id is not None
     items = []
     for target_id in target_ids:
         target = dx.describe(target_id)
         _check_target(target)
-        action = _decide(target, key.ckn)
-        logger.info(
-            "target planned",
-            target=target_id,
-            action=action,
-            new_ckn=key.ckn,
-            keys=[{"ckn": k.ckn, "state": k.state} for k in target.keys],
-        )
-        items.append(
-            TargetRotation(
-                secret_arn=secret.arn,
-                version_id=version_id,
-                target=target_id,
-                target_type=target.target_type,
-                new_ckn=key.ckn,
-                action=action,
-                wanted_mode=wanted_mode,
-                mode_before=target.encryption_mode,
-                ports_encrypted_before=[p.connection_id for p in target.ports if p.encrypted],
-                poll=settings.poll_for(settings.association_timeout_seconds),
-            )
-        )
+        items.append(_plan_target(secret, version_id, key.ckn, target, wanted_mode, settings, pinned))
     return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items)
+
+
+def replan_under_lock(
+    item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
+) -> TargetRotation:
+    """Decide again once this execution holds the target's lock: another rotation may have changed the
+    keys or the secret while it waited. A request for a version that is no longer current (an event's)
+    ends as Superseded; one that named no version (a console start) takes the current one."""
+    secret = secrets.describe(item.secret_arn)
+    version_id, new_ckn = item.version_id, item.new_ckn
+    current = secret.version_in_stage(CURRENT)
+    if current != version_id:
+        if item.version_pinned or current is None:
+            logger.info("superseded", target=item.target, version_id=version_id, current_version_id=current)
+            return item.model_copy(update={"action": "Superseded", "status": "superseded"})
+        version_id = current
+        new_ckn = parse_key_material(secrets.secret_string(secret.arn, current), secret.name, current).ckn
+    target = dx.describe(item.target)
+    _check_target(target)
+    return _plan_target(secret, version_id, new_ckn, target, item.wanted_mode, settings, item.version_pinned)
+
+
+def _plan_target(
+    secret: Secret,
+    version_id: str,
+    new_ckn: str,
+    target: Target,
+    wanted_mode: EncryptionMode | None,
+    settings: RuntimeSettings,
+    pinned: bool,
+) -> TargetRotation:
+    action = _decide(target, new_ckn)
+    logger.info(
+        "target planned",
+        target=target.target_id,
+        action=action,
+        new_ckn=new_ckn,
+        keys=[{"ckn": k.ckn, "state": k.state} for k in target.keys],
+    )
+    return TargetRotation(
+        secret_arn=secret.arn,
+        version_id=version_id,
+        version_pinned=pinned,
+        target=target.target_id,
+        target_type=target.target_type,
+        new_ckn=new_ckn,
+        action=action,
+        wanted_mode=wanted_mode,
+        mode_before=target.encryption_mode,
+        ports_encrypted_before=[p.connection_id for p in target.ports if p.encrypted],
+        poll=settings.poll_for(settings.association_timeout_seconds),
+    )
 
 
 def _current_version(secret: Secret, requested: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..models import Failure, RotationResult, TargetResult, TargetRotation
+from ..models import Action, Failure, Outcome, RotationResult, TargetResult, TargetRotation
 
 
 def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> RotationResult:
@@ -15,7 +15,7 @@ def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> 
         results=[
             TargetResult(
                 target=item.target,
-                outcome="AlreadyCurrent" if item.action == "AlreadyCurrent" else "Rotated",
+                outcome=_outcome(item.action),
                 new_ckn=item.new_ckn,
                 removed_ckns=item.removed_ckns,
                 encryption_mode_before=item.mode_before,
@@ -25,6 +25,14 @@ def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> 
             for item in items
         ],
     )
+
+
+def _outcome(action: Action) -> Outcome:
+    if action == "AlreadyCurrent":
+        return "AlreadyCurrent"
+    if action == "Superseded":
+        return "Superseded"
+    return "Rotated"
 
 
 def describe_failure(caught: Any) -> Failure:

@@ -1,0 +1,52 @@
+"""One DynamoDB item per target: who is rotating it, until when (also the item's TTL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from .aws_errors import error_code, transient_errors_typed
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+
+class LocksGateway:
+    def __init__(self, client: BaseClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def acquire(self, target: str, owner: str, now: float, expires_at: float) -> str | None:
+        """Take or renew the target's lock; None when it is ours now, else the current holder."""
+        with transient_errors_typed():
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={"target": {"S": target}, "owner": {"S": owner}, "expiresAt": {"N": str(int(expires_at))}},
+                    # Free, expired (a crashed holder: TTL deletion can lag by days), or already ours.
+                    ConditionExpression="attribute_not_exists(#t) OR expiresAt < :now OR #o = :me",
+                    ExpressionAttributeNames={"#t": "target", "#o": "owner"},
+                    ExpressionAttributeValues={":now": {"N": str(int(now))}, ":me": {"S": owner}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
+                return str(held.get("Item", {}).get("owner", {}).get("S", "another execution"))
+        return None
+
+    def release(self, target: str, owner: str) -> None:
+        """Give the lock back if it is still ours; releasing twice, or after expiry, is harmless."""
+        with transient_errors_typed():
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"target": {"S": target}},
+                    ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":me": {"S": owner}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise

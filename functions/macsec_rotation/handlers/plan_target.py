@@ -1,0 +1,19 @@
+"""Decide again under the lock: the keys or the secret may have changed while this execution waited."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import clients
+from ..logic.prepare import replan_under_lock
+from ..models import TargetRotation
+from ..settings import RuntimeSettings
+from ._step import step_handler
+
+
+@step_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    item = TargetRotation.model_validate(event)
+    plan = replan_under_lock(item, clients.secrets(), clients.directconnect(), RuntimeSettings.from_env())
+    # The lock stays with the item whatever the new plan says.
+    return plan.model_copy(update={"lock_owner": item.lock_owner}).dump()

@@ -1,0 +1,94 @@
+"""The per-target lock on DynamoDB (moto): exclusive, re-entrant for its owner, expiring, bounded waits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from macsec_rotation import clock
+from macsec_rotation.gateways.locks import LocksGateway
+from macsec_rotation.logic.lock import acquire_lock, release_lock
+from macsec_rotation.models import Poll, TargetRotation
+from macsec_rotation.settings import RuntimeSettings
+from tests.conftest import ManualClock
+
+TARGET = "dxcon-aaaa1111"
+SETTINGS = RuntimeSettings(lock_poll_seconds=30, lock_ttl_seconds=120)
+
+
+@pytest.fixture
+def locks(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocksGateway]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName="locks",
+            KeySchema=[{"AttributeName": "target", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "target", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield LocksGateway(client, "locks")
+
+
+@pytest.fixture
+def manual_clock() -> Iterator[ManualClock]:
+    manual = ManualClock()
+    previous = clock.use(manual)
+    yield manual
+    clock.use(previous)
+
+
+def item() -> TargetRotation:
+    return TargetRotation(
+        secret_arn="arn",
+        version_id="v",
+        target=TARGET,
+        target_type="connection",
+        new_ckn="ab" * 32,
+        action="Associate",
+        poll=Poll(interval_seconds=10, max_attempts=3),
+    )
+
+
+def test_one_holder_at_a_time_and_the_other_waits_bounded(locks: LocksGateway, manual_clock: ManualClock) -> None:
+    first = acquire_lock(item(), locks, "exec-A", SETTINGS)
+    assert (first.status, first.lock_owner) == ("locked", "exec-A")
+    assert acquire_lock(first, locks, "exec-A", SETTINGS).status == "locked"  # re-entrant: a retried step
+    waiting = acquire_lock(item(), locks, "exec-B", SETTINGS)
+    assert (waiting.status, waiting.poll.interval_seconds, waiting.poll.attempt) == ("waitingForLock", 30, 1)
+    for _ in range(2):
+        waiting = acquire_lock(waiting, locks, "exec-B", SETTINGS)
+    assert waiting.status == "waitingForLock"
+    busy = acquire_lock(waiting, locks, "exec-B", SETTINGS)  # 4 rounds of 30 s = the 120 s a lock may live
+    assert busy.status == "busy"
+    assert busy.failure is not None and busy.failure.error == "TargetBusy" and "exec-A" in busy.failure.cause
+
+
+def test_release_frees_the_target_and_only_its_owner_can(locks: LocksGateway, manual_clock: ManualClock) -> None:
+    held = acquire_lock(item(), locks, "exec-A", SETTINGS)
+    release_lock(item().model_copy(update={"lock_owner": "exec-B"}), locks, None)  # not B's to give back
+    assert acquire_lock(item(), locks, "exec-B", SETTINGS).status == "waitingForLock"
+    release_lock(held, locks, None)
+    release_lock(held, locks, None)  # twice is harmless
+    assert acquire_lock(item(), locks, "exec-B", SETTINGS).status == "locked"
+
+
+def test_a_crashed_holders_lock_expires(locks: LocksGateway, manual_clock: ManualClock) -> None:
+    acquire_lock(item(), locks, "exec-A", SETTINGS)
+    manual_clock.advance(121)
+    assert acquire_lock(item(), locks, "exec-B", SETTINGS).lock_owner == "exec-B"
+
+
+def test_release_after_an_error_keeps_the_error_as_the_failure(locks: LocksGateway, manual_clock: ManualClock) -> None:
+    held = acquire_lock(item(), locks, "exec-A", SETTINGS)
+    released = release_lock(held, locks, {"Error": "KeyError", "Cause": '{"errorMessage": "boom"}'})
+    assert released.failure is not None and released.failure.error == "KeyError"
+    assert acquire_lock(item(), locks, "exec-B", SETTINGS).status == "locked"
