@@ -25,6 +25,8 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.TooManyRequestsException",
 ]
+# A crashed or timed-out invocation may have done its work or not; every step is safe to run again.
+LAMBDA_RUNTIME_ERRORS = ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown"]
 # Handlers raise these names for what the SDK's own retries did not absorb (functions/errors.py).
 TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
@@ -201,6 +203,13 @@ class RotationWorkflow(Construct):
             errors=LAMBDA_SERVICE_ERRORS,
             interval=Duration.seconds(2),
             max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        task.add_retry(
+            errors=LAMBDA_RUNTIME_ERRORS,
+            interval=Duration.seconds(5),
+            max_attempts=2,
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
         )

@@ -52,12 +52,28 @@ class LambdaContext:
         return 60_000
 
 
+@dataclass
+class FunctionFault:
+    """The next `times` invocations of the step `function` crash (the runtime exits) or time out,
+    `before` the handler runs or `after` it ran (its work done, its answer lost)."""
+
+    function: str
+    kind: str  # "crash" | "timeout"
+    times: int
+    when: str = "before"
+
+    @property
+    def error_type(self) -> str:
+        return "Sandbox.Timedout" if self.kind == "timeout" else "Runtime.ExitError"
+
+
 class LambdaDispatcher:
     def __init__(self, template: Template, sink: LogSink, region: str, account: str) -> None:
         self.functions = template.functions(region, account)
         self.sink = sink
         self.invocations: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []  # (function, error type) of every failed invocation
+        self.faults: list[FunctionFault] = []
         for spec in self.functions.values():
             module_file = spec.asset_dir / (spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
             if not module_file.is_file():
@@ -113,6 +129,9 @@ class LambdaDispatcher:
         handler = getattr(importlib.import_module(module_name), attribute)
         context = LambdaContext(function_name=spec.logical_id, invoked_function_arn=function_name)
         event: Any = json.loads(body or "{}")
+        fault = self._take_fault(spec)
+        if fault and fault.when == "before":
+            return self._failed(spec, fault.error_type, f"injected {fault.kind} before the handler ran")
         try:
             result = handler(event, context)
         except Exception as error:  # what the Lambda runtime returns for an unhandled error
@@ -124,4 +143,18 @@ class LambdaDispatcher:
             }
             self.errors.append((spec.logical_id, type(error).__name__))
             return json.dumps(payload).encode(), "Unhandled"
+        if fault:
+            return self._failed(spec, fault.error_type, f"injected {fault.kind} after the handler ran")
         return json.dumps(result).encode(), None
+
+    def _take_fault(self, spec: FunctionSpec) -> FunctionFault | None:
+        step = spec.handler.rsplit(".", 2)[-2]
+        for fault in self.faults:
+            if fault.function == step and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
+
+    def _failed(self, spec: FunctionSpec, error_type: str, message: str) -> tuple[bytes, str | None]:
+        self.errors.append((spec.logical_id, error_type))
+        return json.dumps({"errorType": error_type, "errorMessage": message}).encode(), "Unhandled"

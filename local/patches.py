@@ -33,6 +33,49 @@ Invoke = Callable[[str, bytes | str], tuple[bytes, str | None]]
 Finished = Callable[[str], None]
 
 
+class MapParticipation:
+    """An inline Map state waits for its iterations, which run in worker threads. While it waits it is not
+    a participant; the last worker to end hands participation back to it in the same step, so the clock
+    can never jump between the iterations finishing and the Map state going on."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._clock = clock
+        self._pools: dict[int, dict[str, int]] = {}
+        self._lock = threading.Lock()
+        self._original_await_jobs = JobPool.await_jobs
+
+    def launch_worker(self, component: Any, env: Any, eval_input: Any, job_pool: Any) -> Any:
+        worker = component._create_worker(env=env, eval_input=eval_input, job_pool=job_pool)
+        with self._lock:
+            pool = self._pools.setdefault(id(job_pool), {"alive": 0, "waiting": 0})
+            pool["alive"] += 1
+        self._clock.join()
+
+        def run() -> None:
+            try:
+                worker.eval()
+            finally:
+                with self._lock:
+                    pool["alive"] -= 1
+                    if pool["alive"] == 0 and pool["waiting"]:
+                        pool["waiting"] = 0
+                        self._clock.join()  # on behalf of the Map state
+                self._clock.leave()
+
+        thread = threading.Thread(target=run, daemon=True)
+        TMP_THREADS.append(thread)
+        thread.start()
+        return worker
+
+    def await_jobs(self, job_pool: JobPool) -> None:
+        with self._lock:
+            pool = self._pools.get(id(job_pool))
+            if pool and pool["alive"]:
+                pool["waiting"] = 1
+                self._clock.leave()
+        self._original_await_jobs(job_pool)
+
+
 @contextmanager
 def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator[None]:
     virtual_time = VirtualTimeModule(clock)
@@ -55,27 +98,6 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         TMP_THREADS.append(thread)
         thread.start()
 
-    def launch_map_worker(self: Any, env: Any, eval_input: Any, job_pool: Any) -> Any:
-        worker = self._create_worker(env=env, eval_input=eval_input, job_pool=job_pool)
-        clock.join()
-
-        def run() -> None:
-            try:
-                worker.eval()
-            finally:
-                clock.leave()
-
-        thread = threading.Thread(target=run, daemon=True)
-        TMP_THREADS.append(thread)
-        thread.start()
-        return worker
-
-    original_await_jobs = JobPool.await_jobs
-
-    def await_jobs(self: JobPool) -> None:
-        with clock.idle():  # the Map state waits for its iterations, which are participants
-            original_await_jobs(self)
-
     def lambda_invoke(
         self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: dict[str, str]
     ) -> bytes:
@@ -93,8 +115,17 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         stack.enter_context(mock.patch.object(retrier_decl, "time", virtual_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", virtual_time))
         stack.enter_context(mock.patch.object(ExecutionWorker, "start", start_execution))
+        map_states = MapParticipation(clock)
+
+        # Plain functions, so that the patched methods still receive the component or pool as `self`.
+        def launch_worker(component: Any, env: Any, eval_input: Any, job_pool: Any) -> Any:
+            return map_states.launch_worker(component, env, eval_input, job_pool)
+
+        def await_jobs(job_pool: JobPool) -> None:
+            map_states.await_jobs(job_pool)
+
         stack.enter_context(
-            mock.patch.object(inline_iteration_component.InlineIterationComponent, "_launch_worker", launch_map_worker)
+            mock.patch.object(inline_iteration_component.InlineIterationComponent, "_launch_worker", launch_worker)
         )
         stack.enter_context(mock.patch.object(JobPool, "await_jobs", await_jobs))
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", lambda_invoke))

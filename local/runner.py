@@ -22,10 +22,11 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.sns.models import sns_backends
 
-from . import patches
+from . import patches, service_faults
 from .clock import VirtualClock
 from .directconnect import DirectConnectEmulator, emulator_backend, installed
 from .lambdas import LambdaDispatcher, LogSink
+from .service_faults import ServiceFault
 from .template import Template, synthesize
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
@@ -58,6 +59,7 @@ class LocalAws:
         self.logs = LogSink()
         self.dispatcher = LambdaDispatcher(self.template, self.logs, region, account)
         self.dead_letters: list[dict[str, Any]] = []
+        self.service_faults: list[ServiceFault] = []
         self.executions: dict[str, ExecutionRecord] = {}
         self._finished = threading.Condition()
         self._stack = contextlib.ExitStack()
@@ -82,6 +84,7 @@ class LocalAws:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
         stack.enter_context(installed())
+        stack.enter_context(service_faults.injected(self.service_faults))
         previous_clock = runtime_clock.use(self.clock)
         stack.callback(runtime_clock.use, previous_clock)
         stack.enter_context(self.dispatcher.environment())

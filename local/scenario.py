@@ -120,6 +120,33 @@ class OperationFaultSpec(Strict):
     times: int = Field(ge=1)
 
 
+class ServiceFaultSpec(Strict):
+    """A fault of a service moto models as it is: Secrets Manager, or the lock table in DynamoDB."""
+
+    operation: Literal[
+        "DescribeSecret",
+        "GetSecretValue",
+        "PutSecretValue",
+        "UpdateSecretVersionStage",
+        "PutItem",
+        "GetItem",
+        "DeleteItem",
+    ]
+    error: Literal[
+        "ThrottlingException", "InternalServiceError", "ProvisionedThroughputExceededException", "InternalServerError"
+    ]
+    times: int = Field(ge=1)
+
+
+class FunctionFaultSpec(Strict):
+    """The next `times` invocations of a step's function crash or time out, before or after its work."""
+
+    function: str = Field(pattern=r"^[a-z_]+$")
+    kind: Literal["crash", "timeout"]
+    times: int = Field(default=1, ge=1)
+    when: Literal["before", "after"] = "before"
+
+
 class KeyStuckSpec(Strict):
     target: str = Field(pattern=r"^dx(con|lag)-[0-9a-z]{8}$")
     key_stuck: Literal["associating", "disassociating"]
@@ -127,18 +154,26 @@ class KeyStuckSpec(Strict):
 
 class EventSpec(Strict):
     at: float = Field(default=0, ge=0)
-    type: Literal["console", "RotationSucceeded", "PutSecretValue", "rotate"]
+    type: Literal[
+        "console", "RotationSucceeded", "PutSecretValue", "rotate", "connectionState", "dropKey", "deleteSecret"
+    ]
     input: dict[str, Any] | None = None
     name: str | None = Field(default=None, pattern=r"^[^\s:/]{1,80}$")
     secret: str | None = None
     value: Any = None
     stages: list[str] | None = None
+    target: str | None = Field(default=None, pattern=r"^dx(con|lag)-[0-9a-z]{8}$")
+    state: ConnectionState | None = None
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> EventSpec:
         if self.type == "console" and self.input is None:
             raise ValueError("a console event needs 'input', the Step Functions execution input")
-        if self.type in ("RotationSucceeded", "PutSecretValue", "rotate") and not self.secret:
+        if self.type in ("connectionState", "dropKey") and not self.target:
+            raise ValueError(f"a {self.type} event needs 'target'")
+        if self.type == "connectionState" and not self.state:
+            raise ValueError("a connectionState event needs 'state'")
+        if self.type in ("RotationSucceeded", "PutSecretValue", "rotate", "deleteSecret") and not self.secret:
             raise ValueError(f"a {self.type} event needs 'secret', the name of a scenario secret")
         if self.type == "PutSecretValue" and self.value is None:
             raise ValueError("a PutSecretValue event needs 'value', the new secret value")
@@ -153,7 +188,7 @@ class Scenario(Strict):
     lags: list[LagSpec] = Field(default_factory=list)
     secrets: list[SecretSpec] = Field(default_factory=list)
     behaviour: BehaviourSpec = Field(default_factory=BehaviourSpec)
-    faults: list[OperationFaultSpec | KeyStuckSpec] = Field(default_factory=list)
+    faults: list[OperationFaultSpec | ServiceFaultSpec | FunctionFaultSpec | KeyStuckSpec] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)  # CDK context, as `cdk deploy -c key=value`
     events: list[EventSpec] = Field(min_length=1)
     expect: dict[str, Any] | None = None  # read by the tests, ignored by the runner

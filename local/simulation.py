@@ -10,8 +10,10 @@ from infra.settings import SettingsError
 
 from .clock import EPOCH
 from .directconnect import Connection, KeyHolder, Lag, OperationFault
+from .lambdas import FunctionFault
 from .runner import LocalAws
-from .scenario import KeyStuckSpec, Scenario, ScenarioError, TargetSpec
+from .scenario import FunctionFaultSpec, KeyStuckSpec, Scenario, ScenarioError, ServiceFaultSpec, TargetSpec
+from .service_faults import ServiceFault
 from .template import synthesize
 
 STATE_ENTERED_SUFFIX = "StateEntered"
@@ -40,6 +42,18 @@ def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, An
                     _router_automation(aws, scenario, event.secret)
                 outcome = "RotationSucceeded" if rotated else "RotationFailed"
                 aws.deliver_event(_service_event(aws, secret_arns[event.secret], outcome))
+            elif event.type == "connectionState":
+                assert event.target and event.state
+                aws.dx.settle()
+                aws.dx.find(event.target).state = event.state  # type: ignore[attr-defined]
+            elif event.type == "dropKey":
+                assert event.target
+                aws.dx.drop_newest_key(event.target)
+            elif event.type == "deleteSecret":
+                assert event.secret
+                aws.client("secretsmanager").delete_secret(
+                    SecretId=secret_arns[event.secret], ForceDeleteWithoutRecovery=True
+                )
             elif event.type == "PutSecretValue":
                 assert event.secret
                 aws.deliver_event(_put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
@@ -78,6 +92,10 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
     for item in scenario.faults:
         if isinstance(item, KeyStuckSpec):
             dx.find(item.target).stuck_state = item.key_stuck
+        elif isinstance(item, ServiceFaultSpec):
+            aws.service_faults.append(ServiceFault(item.operation, item.error, item.times))
+        elif isinstance(item, FunctionFaultSpec):
+            aws.dispatcher.faults.append(FunctionFault(item.function, item.kind, item.times, item.when))
         else:
             dx.faults.operations.append(OperationFault(item.operation, item.error, item.times))
     return secret_arns

@@ -17,6 +17,8 @@ def caks_of(scenario: Scenario) -> list[str]:
 
 
 def run_checked(raw: dict[str, Any]) -> dict[str, Any]:
+    """Run and check the invariants; a scenario whose injected fault itself removes the only key says so
+    in expect.keylessAllowed, and only then may a target go without one."""
     scenario = parse(raw)
     report = run_scenario(scenario, with_history=True)
     # No CAK in the report, the logs and metrics, nor any execution's history.
@@ -24,7 +26,8 @@ def run_checked(raw: dict[str, Any]) -> dict[str, Any]:
     # No target that had a working key was ever left without one.
     started_with_keys = {t.id for t in [*scenario.connections, *scenario.lags] if t.keys}
     keyless = {t: s for t, s in report["keylessSeconds"].items() if s and t in started_with_keys}
-    assert not keyless, f"targets without any associated key for a while: {keyless}"
+    if not (raw.get("expect") or {}).get("keylessAllowed"):
+        assert not keyless, f"targets without any associated key for a while: {keyless}"
     # Every failure is one of the documented errors, with a cause an operator can act on.
     for execution in report["executions"]:
         if execution["status"] != "SUCCEEDED":
@@ -58,4 +61,7 @@ KNOWN_ERRORS = {
     "ThrottlingException",
     "DirectConnectServerException",
     "TargetBusy",
+    # Lambda's own names for an invocation that crashed or timed out after every retry
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
 }

@@ -308,6 +308,17 @@ class DirectConnectEmulator(BaseBackend):
         self._set_mode(holder, mode)
         return holder
 
+    def drop_newest_key(self, target_id: str) -> None:
+        """An injected fault: Direct Connect drops the most recently associated key (it is gone at once,
+        as after a completed disassociation), without being asked."""
+        with self._lock:
+            self.settle()
+            holder = self.find(target_id)
+            if holder.keys:
+                key = holder.keys[-1]  # keys are kept in the order they were associated
+                holder.keys.remove(key)
+                self._secrets().delete_secret(key.secret_arn, None, True)
+
     def _set_mode(self, holder: KeyHolder, mode: str) -> None:
         holder.encryption_mode = mode
         if isinstance(holder, Lag):  # a LAG applies its mode to every member

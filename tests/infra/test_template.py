@@ -10,7 +10,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from infra.settings import DeploymentSettings, SettingsError
-from infra.workflow import LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
+from infra.workflow import LAMBDA_RUNTIME_ERRORS, LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
 from local.template import Template
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -122,7 +122,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
     assert len(tasks) == 15
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
-        assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(TRANSIENT_ERRORS)}, name
+        assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
         assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in retries.values()), name
         assert "States.ALL" not in json.dumps(task["Retry"]), name
     assert set(TRANSIENT_ERRORS) == {"ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"}

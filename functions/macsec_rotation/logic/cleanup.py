@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import DisassociationTimeout, EncryptionDown, NewKeyNotAssociated
+from ..errors import DisassociationTimeout, EncryptionDown, NewKeyNotAssociated, TargetNotAvailable
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import PREVIOUS, SecretsGateway
 from ..keys import parse_key_material, same_ckn
@@ -17,6 +17,14 @@ def remove_old_keys(item: TargetRotation, dx: DirectConnectGateway, poll_attempt
         raise NewKeyNotAssociated(
             f"key {item.new_ckn} on {item.target} is {new_key.state if new_key else 'gone'}, not associated, "
             "so the old keys were kept. Check the target and start the rotation again."
+        )
+    lost = [port for port in target.ports_down if port in item.ports_encrypted_before]
+    if lost and not item.removed_ckns:
+        # Something else took encryption down (a port went down): removing keys now could not be
+        # judged by its effect, so keep them.
+        raise TargetNotAvailable(
+            f"ports {', '.join(lost)} of {item.target} lost encryption before the old keys were removed; the new key "
+            f"{item.new_ckn} is associated and the old keys were kept. Start the rotation again once they are up."
         )
     removed = set(item.removed_ckns)
     for key in target.keys:
