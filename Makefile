@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dev demo test lint synth deploy clean
+.PHONY: dev demo test soak lint synth deploy diagram clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ demo: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
+
+# Many random fleets, events and faults (tests/properties), new ones each time, shrunk on failure.
+SOAK_EXAMPLES ?= 2000
+soak: $(STAMP) $(NODE_STAMP)
+	PROPERTY_SOAK=1 PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest tests/properties \
+		--hypothesis-show-statistics -q
+
+diagram: $(STAMP)
+	$(BIN)/python -m local.diagram --write
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,8 +7,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ("tests/", "local/scenarios/")  # made-up keys that exist to be rotated in scenarios
-SKIPPED_DIRS = {".git", ".venv", "node_modules", "cdk.out", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-                "__pycache__", ".hypothesis"}
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "node_modules",
+    "cdk.out",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    ".hypothesis",
+}
 PATTERNS = {
     "64-hex CKN/CAK": re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])"),
     "AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
