@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m local.simulate local/scenarios/demo.json
 
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # Many random fleets, events and faults (tests/properties), new ones each time, shrunk on failure.
 SOAK_EXAMPLES ?= 2000

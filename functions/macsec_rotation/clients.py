@@ -1,7 +1,10 @@
-"""Gateways over real boto3 clients, created per invocation so tests and the runner can inject their own."""
+"""Gateways over boto3 clients. A client is made on first use (never at import) and reused by later
+invocations of a warm function, per service and Region; tests and the runner can pass their own."""
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import TYPE_CHECKING
 
 import boto3
@@ -20,17 +23,26 @@ if TYPE_CHECKING:
 SDK_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 
+@functools.lru_cache(maxsize=16)
+def _client(service: str, region: str | None) -> BaseClient:
+    return boto3.client(service, region_name=region, config=SDK_CONFIG)
+
+
+def _default(service: str) -> BaseClient:
+    return _client(service, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+
+
 def directconnect(client: BaseClient | None = None) -> DirectConnectGateway:
-    return DirectConnectGateway(client or boto3.client("directconnect", config=SDK_CONFIG))
+    return DirectConnectGateway(client or _default("directconnect"))
 
 
 def secrets(client: BaseClient | None = None) -> SecretsGateway:
-    return SecretsGateway(client or boto3.client("secretsmanager", config=SDK_CONFIG))
+    return SecretsGateway(client or _default("secretsmanager"))
 
 
 def executions(state_machine_arn: str, client: BaseClient | None = None) -> ExecutionsGateway:
-    return ExecutionsGateway(client or boto3.client("stepfunctions", config=SDK_CONFIG), state_machine_arn)
+    return ExecutionsGateway(client or _default("stepfunctions"), state_machine_arn)
 
 
 def locks(table_name: str, client: BaseClient | None = None) -> LocksGateway:
-    return LocksGateway(client or boto3.client("dynamodb", config=SDK_CONFIG), table_name)
+    return LocksGateway(client or _default("dynamodb"), table_name)
