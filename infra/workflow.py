@@ -29,6 +29,8 @@ LAMBDA_SERVICE_ERRORS = [
 LAMBDA_RUNTIME_ERRORS = ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown"]
 # Handlers raise these names for what the SDK's own retries did not absorb (functions/errors.py).
 TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]
+# (errors, first interval in seconds, attempts): exponential backoff (x2, at most 120 s) with full jitter.
+RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 5)]
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
 
 
@@ -199,28 +201,15 @@ class RotationWorkflow(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
-        task.add_retry(
-            errors=LAMBDA_SERVICE_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        task.add_retry(
-            errors=LAMBDA_RUNTIME_ERRORS,
-            interval=Duration.seconds(5),
-            max_attempts=2,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        task.add_retry(
-            errors=TRANSIENT_ERRORS,
-            interval=Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            max_delay=Duration.seconds(120),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        for errors, first_interval, attempts in RETRIES:
+            task.add_retry(
+                errors=errors,
+                interval=Duration.seconds(first_interval),
+                max_attempts=attempts,
+                backoff_rate=2,
+                max_delay=Duration.seconds(120),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
         if on_error is not None:
             task.add_catch(on_error, errors=["States.ALL"], result_path="$.caught")
         return task

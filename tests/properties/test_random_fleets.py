@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from local.scenario import Operation
 from tests.harness import associated_ckns, run_checked
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "4"))
@@ -31,16 +32,7 @@ pairs = st.integers(0, 2**32).map(_pair)
 
 DX_FAULTS = st.fixed_dictionaries(
     {
-        "operation": st.sampled_from(
-            [
-                "DescribeConnections",
-                "DescribeLags",
-                "AssociateMacSecKey",
-                "DisassociateMacSecKey",
-                "UpdateConnection",
-                "UpdateLag",
-            ]
-        ),
+        "operation": st.sampled_from(get_args(Operation)),
         "error": st.sampled_from(["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]),
         "times": st.integers(1, 6),
     }
