@@ -62,6 +62,15 @@ class Monitoring(Construct):
             created.add_alarm_action(notify)
             return created
 
+        def custom(name: str, statistic: str = "Sum", over: Duration = period) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic=statistic,
+                period=over,
+            )
+
         self.alarms = [
             alarm(
                 "RotationFailed",
@@ -79,20 +88,17 @@ class Monitoring(Construct):
                 "Step Functions throttled the rotation workflow.",
             ),
             alarm(
+                "TargetsDrifted",
+                custom("DriftedTargets", statistic="Maximum", over=Duration.days(1)),
+                "A target does not carry exactly its secret's AWSCURRENT key, or its encryption is down: the drift "
+                "check's log names the target and the finding.",
+            ),
+            alarm(
                 "UndeliveredEvents",
                 dead_letters.metric_approximate_number_of_messages_visible(period=period),
                 "Secrets Manager events could not start a rotation; inspect the dead-letter queue.",
             ),
         ]
-
-        def custom(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": SERVICE_NAME},
-                statistic="Sum",
-                period=period,
-            )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=None)
         dashboard.add_widgets(

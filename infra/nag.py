@@ -21,8 +21,8 @@ def check_with_cdk_nag(app: App, stack: Stack, functions: list[lambda_.Function]
         "they are raised together, deliberately.",
         f"AwsSolutions-IAM4[Policy::{arn}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "It only lets "
         "a function write its own CloudWatch logs.",
-        "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments, PutTelemetryRecords) and Step Functions log "
-        "delivery have no resource-level permissions.",
+        "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments, PutTelemetryRecords), Step Functions log "
+        "delivery and secretsmanager:ListSecrets have no resource-level permissions.",
         f"AwsSolutions-IAM5[Resource::{arn}:directconnect:{scoped}:dxcon/*]": "Connections are named at run time by "
         "the secret's macsec:target tag or the console input; scoped to this account and Region.",
         f"AwsSolutions-IAM5[Resource::{arn}:directconnect:{scoped}:dxlag/*]": "LAGs are named at run time by the "

@@ -53,6 +53,12 @@ def grant_step_permissions(
         "report_failure": [],
         "intake": [describe_secret],
         "plan_target": [describe, describe_secret, read_secret],
+        "drift_check": [
+            describe,
+            read_secret,
+            # ListSecrets has no resource-level permissions; the function filters by the managed prefix.
+            iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"]),
+        ],
         "acquire_lock": [],  # the lock table's grant is given where the table is made
         "release_lock": [],
         "rotate_secret": [
@@ -71,6 +77,6 @@ def grant_step_permissions(
         for statement in statements:
             functions[step].add_to_role_policy(statement)
     # Secrets the stack creates are encrypted with its key: whoever reads or writes them needs it.
-    for step in ("prepare", "plan_target", "associate", "restore_previous"):
+    for step in ("prepare", "plan_target", "associate", "restore_previous", "drift_check"):
         key.grant_decrypt(functions[step])
     key.grant_encrypt_decrypt(functions["rotate_secret"])

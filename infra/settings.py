@@ -21,6 +21,7 @@ CONTEXT_KEYS = (
     "managedTargets",
     "rotationDays",
     "lockPollSeconds",
+    "driftCheckSchedule",
 )
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
@@ -44,6 +45,7 @@ class DeploymentSettings(BaseModel):
     managed_targets: tuple[str, ...] = ()
     rotation_days: int = Field(default=30, ge=1, le=1000)
     lock_poll_seconds: int = Field(default=30, ge=5, le=600)
+    drift_check_schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
 
     @property
     def lock_ttl_seconds(self) -> int:

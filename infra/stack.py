@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -78,9 +80,21 @@ class MacsecRotationStack(Stack):
         )
         self.state_machine.grant_start_execution(functions["intake"])
         functions["rotate_secret"] = factory.function("rotate_secret", "Secrets Manager rotation: a fresh CKN/CAK")
+        functions["drift_check"] = factory.function(
+            "drift_check",
+            "Compare every managed target with its secret's current key",
+            environment={"SECRET_PREFIX": settings.secret_prefix},
+        )
         grant_step_permissions(self, functions, settings, key)
         self.functions = functions
 
         triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
         ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"])
+        events.Rule(
+            self,
+            "DriftCheckSchedule",
+            description="Daily comparison of targets with their secrets",
+            schedule=events.Schedule.expression(settings.drift_check_schedule),
+            targets=[targets.LambdaFunction(functions["drift_check"], retry_attempts=2)],
+        )
         Monitoring(self, "Monitoring", self.state_machine, triggers.dead_letters, notifications.topic)

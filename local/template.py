@@ -68,6 +68,8 @@ class Template:
         functions = self.resources("AWS::Lambda::Function")
         rules = []
         for logical_id, resource in self.resources("AWS::Events::Rule").items():
+            if "EventPattern" not in resource["Properties"]:
+                continue  # a schedule
             arns = [t.get("Arn", {}) for t in resource["Properties"].get("Targets", [])]
             targets = tuple(a["Fn::GetAtt"][0] for a in arns if a.get("Fn::GetAtt", [None])[0] in functions)
             rules.append(

@@ -83,6 +83,7 @@ def test_alarms_cover_failed_timed_out_and_throttled_executions_and_the_dead_let
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
     assert metrics == [
         "ApproximateNumberOfMessagesVisible",
+        "DriftedTargets",
         "ExecutionThrottled",
         "ExecutionsFailed",
         "ExecutionsTimedOut",
@@ -98,13 +99,21 @@ def test_the_topic_and_the_dead_letter_queue_are_encrypted(template: Template) -
     assert "KmsMasterKeyId" in topic["Properties"]
     (queue,) = template.resources("AWS::SQS::Queue").values()
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    rules = template.resources("AWS::Events::Rule").values()
+    rules = [r for r in template.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(rules) == 2
     for rule in rules:
         (target,) = rule["Properties"]["Targets"]
         assert "Intake" in json.dumps(target["Arn"])
         assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 8
     (invoke_config,) = template.resources("AWS::Lambda::EventInvokeConfig").values()
     assert "OnFailure" in invoke_config["Properties"]["DestinationConfig"]
+
+
+def test_the_drift_check_runs_on_the_configured_schedule(template: Template) -> None:
+    rules = template.resources("AWS::Events::Rule").values()
+    (schedule,) = [r["Properties"] for r in rules if "ScheduleExpression" in r["Properties"]]
+    assert schedule["ScheduleExpression"] == "rate(1 day)"
+    assert "DriftCheck" in json.dumps(schedule["Targets"])
 
 
 def test_a_notification_email_subscribes_to_the_topic() -> None:

@@ -98,3 +98,21 @@ class SecretsGateway:
             request["RemoveFromVersionId"] = current_version_id
         with transient_errors_typed():
             self._client.update_secret_version_stage(**request)
+
+    def under_prefix(self, prefix: str) -> list[Secret]:
+        """Every secret whose name starts with `prefix` (Secrets Manager filters by name prefix)."""
+        found: list[Secret] = []
+        with transient_errors_typed():
+            pages = self._client.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [prefix]}])
+            for page in pages:
+                for raw in page.get("SecretList", []):
+                    if raw["Name"].startswith(prefix) and not raw.get("DeletedDate"):
+                        found.append(
+                            Secret(
+                                arn=raw["ARN"],
+                                name=raw["Name"],
+                                tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
+                                versions={v: list(s) for v, s in raw.get("SecretVersionsToStages", {}).items()},
+                            )
+                        )
+        return found
