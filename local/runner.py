@@ -147,6 +147,9 @@ class LocalAws:
         if at > self.clock.elapsed():
             self.clock.sleep(at - self.clock.elapsed())
 
+    def advance_by(self, seconds: float) -> None:
+        self.advance_to(self.clock.elapsed() + seconds)
+
     def start_execution(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         name = name or f"local-{uuid.uuid4().hex[:12]}"
         arn: str = self.client("stepfunctions").start_execution(

@@ -190,7 +190,7 @@ class Scenario(Strict):
     behaviour: BehaviourSpec = Field(default_factory=BehaviourSpec)
     faults: list[OperationFaultSpec | ServiceFaultSpec | FunctionFaultSpec | KeyStuckSpec] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)  # CDK context, as `cdk deploy -c key=value`
-    events: list[EventSpec] = Field(min_length=1)
+    events: list[EventSpec] = Field(default_factory=list)
     expect: dict[str, Any] | None = None  # read by the tests, ignored by the runner
 
     @model_validator(mode="after")

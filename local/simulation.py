@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -21,47 +23,58 @@ STATE_ENTERED_SUFFIX = "StateEntered"
 
 def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, Any]:
     """Run it; `with_history` adds every execution's full history (for scanning, not for display)."""
+    with scenario_world(scenario) as aws:
+        report = _report(aws)
+        if with_history:
+            report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
+        return report
+
+
+@contextmanager
+def scenario_world(scenario: Scenario) -> Iterator[LocalAws]:
+    """The embedded AWS after the scenario's events have played out and every execution has ended."""
     try:
         template = synthesize(tuple(sorted(scenario.settings.items())))
     except SettingsError as error:
         raise ScenarioError(f"settings: {error}") from None
     with LocalAws(region=scenario.region, account=scenario.account, template=template) as aws:
         secret_arns = _seed(aws, scenario)
-        for event in sorted(scenario.events, key=lambda e: e.at):
-            aws.advance_to(event.at)
-            if event.type == "console":
-                assert event.input is not None
-                aws.start_execution(_console_input(scenario, event.input), name=event.name)
-            elif event.type == "RotationSucceeded":
-                assert event.secret
-                aws.deliver_event(_service_event(aws, secret_arns[event.secret], "RotationSucceeded"))
-            elif event.type == "rotate":
-                assert event.secret
-                rotated = aws.rotate_secret(secret_arns[event.secret])
-                if rotated:
-                    _router_automation(aws, scenario, event.secret)
-                outcome = "RotationSucceeded" if rotated else "RotationFailed"
-                aws.deliver_event(_service_event(aws, secret_arns[event.secret], outcome))
-            elif event.type == "connectionState":
-                assert event.target and event.state
-                aws.dx.settle()
-                aws.dx.find(event.target).state = event.state  # type: ignore[attr-defined]
-            elif event.type == "dropKey":
-                assert event.target
-                aws.dx.drop_newest_key(event.target)
-            elif event.type == "deleteSecret":
-                assert event.secret
-                aws.client("secretsmanager").delete_secret(
-                    SecretId=secret_arns[event.secret], ForceDeleteWithoutRecovery=True
-                )
-            elif event.type == "PutSecretValue":
-                assert event.secret
-                aws.deliver_event(_put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
+        _play(aws, scenario, secret_arns)
         aws.wait_for_executions()
-        report = _report(aws)
-        if with_history:
-            report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
-        return report
+        yield aws
+
+
+def _play(aws: LocalAws, scenario: Scenario, secret_arns: dict[str, str]) -> None:
+    for event in sorted(scenario.events, key=lambda e: e.at):
+        aws.advance_to(event.at)
+        if event.type == "console":
+            assert event.input is not None
+            aws.start_execution(_console_input(scenario, event.input), name=event.name)
+        elif event.type == "RotationSucceeded":
+            assert event.secret
+            aws.deliver_event(_service_event(aws, secret_arns[event.secret], "RotationSucceeded"))
+        elif event.type == "rotate":
+            assert event.secret
+            rotated = aws.rotate_secret(secret_arns[event.secret])
+            if rotated:
+                _router_automation(aws, scenario, event.secret)
+            outcome = "RotationSucceeded" if rotated else "RotationFailed"
+            aws.deliver_event(_service_event(aws, secret_arns[event.secret], outcome))
+        elif event.type == "connectionState":
+            assert event.target and event.state
+            aws.dx.settle()
+            aws.dx.find(event.target).state = event.state  # type: ignore[attr-defined]
+        elif event.type == "dropKey":
+            assert event.target
+            aws.dx.drop_newest_key(event.target)
+        elif event.type == "deleteSecret":
+            assert event.secret
+            aws.client("secretsmanager").delete_secret(
+                SecretId=secret_arns[event.secret], ForceDeleteWithoutRecovery=True
+            )
+        elif event.type == "PutSecretValue":
+            assert event.secret
+            aws.deliver_event(_put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
 
 
 # ---- seeding ----

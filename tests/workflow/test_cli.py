@@ -1,0 +1,112 @@
+"""The operator CLI against the embedded AWS (--local), and its errors against an empty or absent AWS."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from local.cli import main
+from tests.conftest import new_key
+
+C, S = "dxcon-aaaa1111", "macsec/dxcon-aaaa1111"
+
+
+def scenario(tmp_path: Path, events: list[dict[str, Any]]) -> str:
+    old, new = new_key(), new_key()
+    path = tmp_path / "account.json"
+    path.write_text(
+        json.dumps(
+            {
+                "connections": [{"id": C, "keys": [{"ckn": old[0], "cak": old[1]}]}],
+                "secrets": [
+                    {
+                        "name": S,
+                        "tags": {"macsec:target": C},
+                        "versions": [
+                            {"id": "v1", "value": {"ckn": old[0], "cak": old[1]}, "stages": ["AWSPREVIOUS"]},
+                            {"id": "v2", "value": {"ckn": new[0], "cak": new[1]}, "stages": ["AWSCURRENT"]},
+                        ],
+                    }
+                ],
+                "events": events,
+            }
+        )
+    )
+    return str(path)
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_start_follows_the_rotation_to_its_result(tmp_path: Path) -> None:
+    code, output = run(
+        "--local", scenario(tmp_path, []), "start", "--secret", S, "--target", C, "--mode", "must_encrypt"
+    )
+    assert code == 0, output
+    for state in ("Prepare", "AcquireLock", "AssociateNewKey", "CheckAssociation", "RemoveOldKeys", "Report"):
+        assert state in output
+    assert "keys: " in output and "associating" in output and "associated" in output
+    assert f"{C}: Rotated" in output and "mode must_encrypt" in output
+
+
+def test_status_shows_drift_and_then_sync(tmp_path: Path) -> None:
+    code, output = run("--local", scenario(tmp_path, []), "status")
+    assert code == 1 and "CurrentKeyMissing, StaleKeys" in output
+    code, output = run(
+        "--local", scenario(tmp_path, [{"type": "console", "input": {"secretId": S}}]), "status", "--target", C
+    )
+    assert code == 0 and "in sync" in output and "current" in output
+
+
+def test_history_lists_recent_rotations(tmp_path: Path) -> None:
+    code, output = run(
+        "--local", scenario(tmp_path, [{"type": "console", "name": "nightly", "input": {"secretId": S}}]), "history"
+    )
+    assert code == 0
+    assert "SUCCEEDED" in output and "nightly" in output and f"{C} Rotated" in output
+
+
+def test_an_unknown_target_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--local", scenario(tmp_path, []), "status", "--target", "dxcon-ffff0000")[0] == 2
+    assert "names dxcon-ffff0000" in capsys.readouterr().err
+
+
+def test_an_unknown_stack_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real_client = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, service: str, *args: Any, **kwargs: Any) -> Any:
+        made = real_client(self, service, *args, **kwargs)
+        if service == "cloudformation":  # CloudFormation's answer for a stack that does not exist
+            stubber = Stubber(made)
+            stubber.add_client_error(
+                "describe_stack_resources", "ValidationError", "Stack with id MacsecKeyRotation does not exist"
+            )
+            stubber.activate()
+        return made
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    assert run("--region", "eu-west-1", "history")[0] == 2
+    assert "stack MacsecKeyRotation not found in eu-west-1" in capsys.readouterr().err
+
+
+def test_missing_credentials_are_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert run("--region", "eu-west-1", "status")[0] == 2
+    assert "no AWS credentials" in capsys.readouterr().err
