@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dev demo test soak lint synth deploy diagram clean
+.PHONY: dev demo test soak bench lint synth deploy diagram clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ SOAK_EXAMPLES ?= 2000
 soak: $(STAMP) $(NODE_STAMP)
 	PROPERTY_SOAK=1 PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest tests/properties \
 		--hypothesis-show-statistics -q
+
+# Cost, speed and cold start against the naive reference design (bench/results.json and a table).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 diagram: $(STAMP)
 	$(BIN)/python -m local.diagram --write

@@ -30,7 +30,7 @@ LAMBDA_RUNTIME_ERRORS = ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknow
 # Handlers raise these names for what the SDK's own retries did not absorb (functions/errors.py).
 TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]
 # (errors, first interval in seconds, attempts): exponential backoff (x2, at most 120 s) with full jitter.
-RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 5)]
+RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 10)]
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import math
 import os
 import threading
+import time
 import traceback
 import uuid
 from collections import Counter
@@ -74,6 +76,7 @@ class LambdaDispatcher:
         self.invocations: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []  # (function, error type) of every failed invocation
         self.faults: list[FunctionFault] = []
+        self.billed_ms = 0  # Lambda bills each invocation's duration rounded up to the millisecond
         for spec in self.functions.values():
             module_file = spec.asset_dir / (spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
             if not module_file.is_file():
@@ -132,6 +135,7 @@ class LambdaDispatcher:
         fault = self._take_fault(spec)
         if fault and fault.when == "before":
             return self._failed(spec, fault.error_type, f"injected {fault.kind} before the handler ran")
+        started = time.perf_counter()
         try:
             result = handler(event, context)
         except Exception as error:  # what the Lambda runtime returns for an unhandled error
@@ -143,6 +147,8 @@ class LambdaDispatcher:
             }
             self.errors.append((spec.logical_id, type(error).__name__))
             return json.dumps(payload).encode(), "Unhandled"
+        finally:
+            self.billed_ms += max(1, math.ceil((time.perf_counter() - started) * 1000))
         if fault:
             return self._failed(spec, fault.error_type, f"injected {fault.kind} after the handler ran")
         return json.dumps(result).encode(), None

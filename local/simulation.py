@@ -16,14 +16,15 @@ from .lambdas import FunctionFault
 from .runner import LocalAws
 from .scenario import FunctionFaultSpec, KeyStuckSpec, Scenario, ScenarioError, ServiceFaultSpec, TargetSpec
 from .service_faults import ServiceFault
-from .template import synthesize
+from .template import Template, synthesize
 
 STATE_ENTERED_SUFFIX = "StateEntered"
 
 
-def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, Any]:
-    """Run it; `with_history` adds every execution's full history (for scanning, not for display)."""
-    with scenario_world(scenario) as aws:
+def run_scenario(scenario: Scenario, with_history: bool = False, template: Template | None = None) -> dict[str, Any]:
+    """Run it; `with_history` adds every execution's full history (for scanning, not for display);
+    `template` replaces the synthesized one (the benchmark's reference design)."""
+    with scenario_world(scenario, template) as aws:
         report = _report(aws)
         if with_history:
             report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
@@ -31,10 +32,10 @@ def run_scenario(scenario: Scenario, with_history: bool = False) -> dict[str, An
 
 
 @contextmanager
-def scenario_world(scenario: Scenario) -> Iterator[LocalAws]:
+def scenario_world(scenario: Scenario, template: Template | None = None) -> Iterator[LocalAws]:
     """The embedded AWS after the scenario's events have played out and every execution has ended."""
     try:
-        template = synthesize(tuple(sorted(scenario.settings.items())))
+        template = template or synthesize(tuple(sorted(scenario.settings.items())))
     except SettingsError as error:
         raise ScenarioError(f"settings: {error}") from None
     with LocalAws(region=scenario.region, account=scenario.account, template=template) as aws:
@@ -309,6 +310,7 @@ def _report(aws: LocalAws) -> dict[str, Any]:
         "apiCalls": dict(sorted(aws.dx.calls.items())),
         "throttled": dict(sorted(aws.dx.throttled.items())),
         "lambdaInvocations": sum(aws.dispatcher.invocations.values()),
+        "lambdaBilledMs": aws.dispatcher.billed_ms,
         "targets": targets,
         "encryptionDownSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.encryption_down_seconds.items())},
         "keylessSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.keyless_seconds.items())},
