@@ -19,11 +19,11 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from bench.reference import NaiveTemplate  # noqa: E402
-from local.clock import EPOCH  # noqa: E402
-from local.scenario import parse  # noqa: E402
-from local.simulation import run_scenario  # noqa: E402
-from local.template import synthesize  # noqa: E402
+from bench.reference import NaiveTemplate
+from local.clock import EPOCH
+from local.scenario import parse
+from local.simulation import run_scenario
+from local.template import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICE_TRANSITION = 25.0 / 1_000_000
