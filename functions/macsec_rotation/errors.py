@@ -79,10 +79,3 @@ class ThrottlingException(RotationError):
 
 class DirectConnectServerException(RotationError):
     """Direct Connect reported a server-side error."""
-
-
-TRANSIENT_ERRORS: tuple[str, ...] = (
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "DirectConnectServerException",
-)

@@ -12,6 +12,7 @@ from cfnlint.api import ManualArgs, lint
 from infra.settings import DeploymentSettings, SettingsError
 from infra.workflow import LAMBDA_RUNTIME_ERRORS, LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
 from local.template import Template
+from macsec_rotation import errors
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -128,6 +129,9 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in retries.values()), name
         assert "States.ALL" not in json.dumps(task["Retry"]), name
     assert set(TRANSIENT_ERRORS) == {"ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"}
+    # The names the handlers raise for what survived the SDK's retries are the ones retried here.
+    raised = {"ThrottlingException", "DirectConnectServerException"}
+    assert raised <= {cls.__name__ for cls in errors.RotationError.__subclasses__()} & set(TRANSIENT_ERRORS)
 
 
 def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
