@@ -162,10 +162,14 @@ def main() -> int:
     for seconds in (10, 120, 900):
         results["rotation"][str(seconds)] = one_rotation(seconds, naive=False)
         results["naive"][str(seconds)] = one_rotation(seconds, naive=True)
-    results["costRatioToNaive"] = {
-        s: round(results["rotation"][s]["costPerRotationUsd"] / results["naive"][s]["costPerRotationUsd"], 2)
-        for s in results["rotation"]
+    results["ratioToNaive"] = {
+        seconds: {
+            figure: round(value / naive, 2) if (naive := results["naive"][seconds][figure]) else None
+            for figure, value in ours.items()
+        }
+        for seconds, ours in results["rotation"].items()
     }
+    results["costRatioToNaive"] = {s: r["costPerRotationUsd"] for s, r in results["ratioToNaive"].items()}
     results["coldStart"] = cold_start()
     results["fleet"] = fleet()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +41,6 @@ class Account:
     client: Callable[[str], Any]
     state_machine_arn: str
     wait: Callable[[float], None]
-    now: Callable[[], float]
 
 
 def aws_account(stack: str, region: str | None) -> Account:
@@ -62,7 +62,7 @@ def aws_account(stack: str, region: str | None) -> Account:
     machines = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::StepFunctions::StateMachine"]
     if not machines:
         raise CliError(f"stack {stack} has no state machine: is it the MACsec key rotation stack?")
-    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep, now=time.time)
+    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep)
 
 
 @contextmanager
@@ -76,9 +76,7 @@ def local_account(scenario_path: str) -> Iterator[Account]:
     except ScenarioError as error:
         raise CliError(str(error)) from None
     with scenario_world(scenario) as aws:
-        yield Account(
-            client=aws.client, state_machine_arn=aws.state_machine_arn, wait=aws.advance_by, now=aws.clock.now
-        )
+        yield Account(client=aws.client, state_machine_arn=aws.state_machine_arn, wait=aws.advance_by)
 
 
 # ---- commands ----
@@ -91,23 +89,26 @@ def start(account: Account, out: TextIO, secret: str, target: str | None, mode: 
         **({"encryptionMode": mode} if mode else {}),
     }
     sfn = account.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=account.state_machine_arn, input=json.dumps(execution_input))[
+    name = f"cli-{uuid.uuid4().hex[:20]}"
+    arn = sfn.start_execution(stateMachineArn=account.state_machine_arn, name=name, input=json.dumps(execution_input))[
         "executionArn"
     ]
-    out.write(f"started {arn.rsplit(':', 1)[-1]}\n")
-    began, seen = account.now(), 0
+    out.write(f"started {name}\n")
+    seen = 0
+    began: float | None = None
     while True:
+        described = sfn.describe_execution(executionArn=arn)  # before the history, so nothing is missed
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         for event in events[seen:]:
+            at = event["timestamp"].timestamp()
+            began = at if began is None else began
             if event["type"].endswith("StateEntered"):
-                name = event["stateEnteredEventDetails"]["name"]
-                out.write(f"  +{account.now() - began:6.0f}s  {name}{_keys_suffix(account, name, execution_input)}\n")
+                state = event["stateEnteredEventDetails"]["name"]
+                out.write(f"  +{at - began:6.0f}s  {state}{_keys_suffix(account, state, execution_input)}\n")
         seen = len(events)
-        described = sfn.describe_execution(executionArn=arn)
         if described["status"] != "RUNNING":
-            break
+            return _outcome(described, out)
         account.wait(5)
-    return _outcome(described, out)
 
 
 def _keys_suffix(account: Account, state: str, execution_input: dict[str, Any]) -> str:
