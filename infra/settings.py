@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -22,7 +23,9 @@ CONTEXT_KEYS = (
     "rotationDays",
     "lockPollSeconds",
     "driftCheckSchedule",
+    "maxTargetsPerSecret",
 )
+HISTORY_BUDGET = 24_000  # of Step Functions' hard limit of 25,000 events per execution
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
 
@@ -45,6 +48,7 @@ class DeploymentSettings(BaseModel):
     managed_targets: tuple[str, ...] = ()
     rotation_days: int = Field(default=30, ge=1, le=1000)
     lock_poll_seconds: int = Field(default=30, ge=5, le=600)
+    max_targets_per_secret: int = Field(default=4, ge=1, le=40)
     drift_check_schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
 
     @property
@@ -89,14 +93,26 @@ class DeploymentSettings(BaseModel):
 
     @model_validator(mode="after")
     def _polls_fit_history(self) -> DeploymentSettings:
-        # Each poll round costs 3 transitions (~7 history events); stay well under 25,000 events.
-        rounds = self.association_timeout_seconds // self.poll_interval_seconds
-        if rounds > 1000:
+        worst = self.worst_case_history_events
+        if worst > HISTORY_BUDGET:
             raise ValueError(
-                f"associationTimeoutSeconds/pollIntervalSeconds allows {rounds} poll rounds; keep it at most 1000 "
-                "so an execution stays under the 25,000-event history limit"
+                f"a rotation could write {worst} history events (maxTargetsPerSecret x the longest association, "
+                "removal, restore and lock waits at pollIntervalSeconds / lockPollSeconds); Step Functions "
+                f"stops at 25,000: keep it under {HISTORY_BUDGET} with fewer targets per secret, shorter timeouts "
+                "or longer intervals"
             )
         return self
+
+    @property
+    def worst_case_history_events(self) -> int:
+        """Events one execution can write if every target waits out every bound (a Wait, a Lambda task and a
+        Choice write 9 events a round; the other states of an iteration about 60)."""
+        rounds = (
+            2 * math.ceil(self.association_timeout_seconds / self.poll_interval_seconds)  # association, restore
+            + math.ceil(self.disassociation_timeout_seconds / self.poll_interval_seconds)
+            + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
+        )
+        return self.max_targets_per_secret * (9 * rounds + 60) + 40
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentSettings:

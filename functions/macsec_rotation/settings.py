@@ -15,6 +15,7 @@ class RuntimeSettings(BaseModel):
     association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
     lock_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    max_targets_per_secret: int = Field(default=4, ge=1)
     lock_ttl_seconds: int = Field(default=5400, ge=60)
     target_tag: str = "macsec:target"
     mode_tag: str = "macsec:encryption-mode"
@@ -28,6 +29,7 @@ class RuntimeSettings(BaseModel):
             disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
             lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "30")),
             lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
+            max_targets_per_secret=int(env.get("MAX_TARGETS_PER_SECRET", "4")),
         )
 
     def lock_poll(self) -> Poll:

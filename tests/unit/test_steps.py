@@ -6,7 +6,13 @@ import pytest
 
 from local.directconnect import Connection
 from macsec_rotation.clients import directconnect, secrets
-from macsec_rotation.errors import KeychainFull, NewKeyNotAssociated, TargetNotAvailable, VersionNotCurrent
+from macsec_rotation.errors import (
+    InvalidInput,
+    KeychainFull,
+    NewKeyNotAssociated,
+    TargetNotAvailable,
+    VersionNotCurrent,
+)
 from macsec_rotation.logic.association import associate_new_key, check_association
 from macsec_rotation.logic.cleanup import check_removal, remove_old_keys
 from macsec_rotation.logic.encryption import tighten_encryption
@@ -133,3 +139,16 @@ def test_tighten_and_remove_twice_reach_the_same_end_state(emulated: Emulated) -
     emulated.clock.advance(emulated.backend.behaviour.disassociation_seconds)
     assert check_removal(again, directconnect(emulated.dx)).status == "removed"
     assert live(emulated) == [(ckn, "associated")]
+
+
+def test_more_targets_than_one_execution_can_hold_are_refused(emulated: Emulated) -> None:
+    setup(emulated)
+    targets = ",".join(f"dxcon-aaaa111{n}" for n in range(5))
+    emulated.secret("macsec/many", dict(zip(("ckn", "cak"), new_key(), strict=True)), {"macsec:target": targets})
+    with pytest.raises(InvalidInput, match="maxTargetsPerSecret"):
+        plan_rotation(
+            ConsoleInput(secret_id="macsec/many"),
+            secrets(emulated.secrets),
+            directconnect(emulated.dx),
+            RuntimeSettings(max_targets_per_secret=4),
+        )

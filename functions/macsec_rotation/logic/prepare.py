@@ -117,11 +117,16 @@ def _target_ids(request: ConsoleInput, secret: Secret, settings: RuntimeSettings
             f'no target: pass "target" in the input or tag secret {secret.name} with '
             f"{settings.target_tag}=dxcon-...|dxlag-... (comma-separated for several)."
         )
-    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    ids = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     bad = [i for i in ids if not _TARGET_ID.fullmatch(i)]
     if bad or not ids:
         raise InvalidInput(f"target {bad or raw!r} is not a connection (dxcon-...) or LAG (dxlag-...) id.")
-    return list(dict.fromkeys(ids))
+    if len(ids) > settings.max_targets_per_secret:
+        raise InvalidInput(
+            f"{len(ids)} targets for one secret; at most {settings.max_targets_per_secret} (maxTargetsPerSecret) keep "
+            "one execution under Step Functions' history limit. Split them over several secrets, or pass target."
+        )
+    return ids
 
 
 def _wanted_mode(request: ConsoleInput, secret: Secret, settings: RuntimeSettings) -> EncryptionMode | None:
