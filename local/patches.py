@@ -20,6 +20,8 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -106,12 +108,25 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
             response_headers["x-amz-function-error"] = function_error
         return payload
 
+    # moto's executor builds a new boto3 client for every task; one per Region and service serves them all.
+    clients: dict[tuple[str, str], Any] = {}
+    clients_lock = threading.Lock()
+    original_client_for = lambda_eval_utils.boto_client_for
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with clients_lock:
+            if (region, service) not in clients:
+                clients[(region, service)] = original_client_for(region, service, state_credentials)
+            return clients[(region, service)]
+
     def history_timestamp() -> datetime.datetime:
         return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.UTC)
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(history_timestamp)))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
+        stack.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", client_for))
+        stack.enter_context(mock.patch.object(state_task_service_sns, "boto_client_for", client_for))
         stack.enter_context(mock.patch.object(retrier_decl, "time", virtual_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", virtual_time))
         stack.enter_context(mock.patch.object(ExecutionWorker, "start", start_execution))
