@@ -78,7 +78,7 @@ class LambdaDispatcher:
         self.faults: list[FunctionFault] = []
         self.billed_ms = 0  # Lambda bills each invocation's duration rounded up to the millisecond
         for spec in self.functions.values():
-            module_file = spec.asset_dir / (spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+            module_file = spec.asset_dir / (spec.module.replace(".", "/") + ".py")
             if not module_file.is_file():
                 raise RuntimeError(f"{spec.logical_id}: handler {spec.handler} is not in its asset {spec.asset_dir}")
 
@@ -114,9 +114,9 @@ class LambdaDispatcher:
                 else:
                     os.environ[key] = value
 
-    def function_with_handler(self, module: str) -> FunctionSpec:
-        """The function whose handler lives in `module` (e.g. the rotation function)."""
-        (spec,) = (s for s in self.functions.values() if s.handler.rsplit(".", 1)[0].endswith(f".{module}"))
+    def function_for_step(self, step: str) -> FunctionSpec:
+        """The function that runs `step` (e.g. rotate_secret, the rotation function)."""
+        (spec,) = (s for s in self.functions.values() if s.step == step)
         return spec
 
     def spec_for(self, function_name: str) -> FunctionSpec:
@@ -128,8 +128,7 @@ class LambdaDispatcher:
     def invoke(self, function_name: str, body: bytes | str) -> tuple[bytes, str | None]:
         spec = self.spec_for(function_name)
         self.invocations[spec.logical_id] += 1
-        module_name, attribute = spec.handler.rsplit(".", 1)
-        handler = getattr(importlib.import_module(module_name), attribute)
+        handler = getattr(importlib.import_module(spec.module), spec.handler.rsplit(".", 1)[-1])
         context = LambdaContext(function_name=spec.logical_id, invoked_function_arn=function_name)
         event: Any = json.loads(body or "{}")
         fault = self._take_fault(spec)
@@ -154,9 +153,8 @@ class LambdaDispatcher:
         return json.dumps(result).encode(), None
 
     def _take_fault(self, spec: FunctionSpec) -> FunctionFault | None:
-        step = spec.handler.rsplit(".", 2)[-2]
         for fault in self.faults:
-            if fault.function == step and fault.times > 0:
+            if fault.function == spec.step and fault.times > 0:
                 fault.times -= 1
                 return fault
         return None

@@ -180,7 +180,7 @@ class LocalAws:
     def rotate_secret(self, secret_id: str) -> bool:
         """Secrets Manager's RotateSecret with the stack's rotation function: its four steps run for real.
         True when the new version became AWSCURRENT (then Secrets Manager emits RotationSucceeded)."""
-        rotation = self.dispatcher.function_with_handler("rotate_secret")
+        rotation = self.dispatcher.function_for_step("rotate_secret")
         client = self.client("secretsmanager")
         token = client.rotate_secret(
             SecretId=secret_id,

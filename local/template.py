@@ -21,6 +21,16 @@ class FunctionSpec:
     environment: dict[str, str]
     asset_dir: Path
 
+    @property
+    def module(self) -> str:
+        """The handler's module, e.g. macsec_rotation.handlers.associate."""
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def step(self) -> str:
+        """The step the function runs: its handler module's own name (associate, check_removal, ...)."""
+        return self.module.rsplit(".", 1)[-1]
+
 
 @dataclass(frozen=True)
 class RuleSpec:

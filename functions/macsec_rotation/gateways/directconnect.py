@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from ..errors import AssociationRejected, TargetNotFound
 from ..keys import KeyMaterial, same_ckn
 from ..models import TargetType
-from .aws_errors import error_message, transient_errors_typed
+from .aws_errors import error_code, error_message, transient_errors_typed
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -88,7 +88,7 @@ class DirectConnectGateway:
             except ClientError as error:
                 # Describe* with an id declares one client error for every cause; an id that
                 # does not resolve is by far the likeliest, so say so and pass the service text on.
-                if "ClientException" in str(error.response.get("Error", {}).get("Code", "")):
+                if error_code(error) == "DirectConnectClientException":
                     raise TargetNotFound(
                         f"{target_id} was not found in this account and Region ({error_message(error)}). "
                         "Check the target id or the secret's macsec:target tag."
@@ -132,7 +132,7 @@ class DirectConnectGateway:
             try:
                 self._client.associate_mac_sec_key(connectionId=target_id, ckn=key.ckn, cak=key.cak)
             except ClientError as error:
-                if "ClientException" in str(error.response.get("Error", {}).get("Code", "")):
+                if error_code(error) == "DirectConnectClientException":
                     raise AssociationRejected(
                         f"Direct Connect refused key {key.ckn} on {target_id}: {error_message(error)}"
                     ) from None

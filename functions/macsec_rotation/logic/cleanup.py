@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import DisassociationTimeout, EncryptionDown, NewKeyNotAssociated, TargetNotAvailable
-from ..gateways.directconnect import DirectConnectGateway
+from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import PREVIOUS, SecretsGateway
 from ..keys import parse_key_material, same_ckn
 from ..models import Failure, TargetRotation
@@ -18,7 +18,7 @@ def remove_old_keys(item: TargetRotation, dx: DirectConnectGateway, poll_attempt
             f"key {item.new_ckn} on {item.target} is {new_key.state if new_key else 'gone'}, not associated, "
             "so the old keys were kept. Check the target and start the rotation again."
         )
-    lost = [port for port in target.ports_down if port in item.ports_encrypted_before]
+    lost = _encryption_lost(target, item)
     if lost and not item.removed_ckns:
         # Something else took encryption down (a port went down): removing keys now could not be
         # judged by its effect, so keep them.
@@ -43,7 +43,7 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
     attempt = item.poll.attempt + 1
     lingering = [k.ckn for k in target.keys if not same_ckn(k.ckn, item.new_ckn) and k.state == "disassociating"]
     failure = None
-    lost = [port for port in target.ports_down if port in item.ports_encrypted_before]
+    lost = _encryption_lost(target, item)
     if lost:
         # Checked first: a port that lost encryption must be repaired now, not after the last key is gone.
         status = "encryptionDown"
@@ -99,7 +99,7 @@ def check_restore(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
     target = dx.describe(item.target)
     attempt = item.poll.attempt + 1
     restored = target.key(item.restored_ckn or "")
-    still_down = [port for port in target.ports_down if port in item.ports_encrypted_before]
+    still_down = _encryption_lost(target, item)
     up = restored is not None and restored.state == "associated" and not still_down
     advice = (
         f"the peer router evidently lacks the new key {item.new_ckn}. Load the new CKN/CAK on the router, "
@@ -130,3 +130,8 @@ def check_restore(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotat
             "poll": item.poll.model_copy(update={"attempt": attempt}),
         }
     )
+
+
+def _encryption_lost(target: Target, item: TargetRotation) -> list[str]:
+    """Ports that were encrypted when the rotation was planned and are not now."""
+    return [port for port in target.ports_down if port in item.ports_encrypted_before]
