@@ -9,6 +9,7 @@ Lambda tasks call the project's handlers.
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,6 +18,7 @@ from unittest import mock
 
 import botocore.endpoint
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
@@ -24,6 +26,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
@@ -78,6 +82,36 @@ class MapParticipation:
         self._original_await_jobs(job_pool)
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed(definition: str) -> tuple[Any, Any]:
+    """moto parses the definition again for every execution (a third of a run's time). The parsed program
+    is read-only while it runs (moto already shares one between the iterations of a Map), so one parse
+    serves every execution of the same definition."""
+    return _original_parse(definition)
+
+
+_original_parse = AmazonStateLanguageParser.parse
+_original_client_for = lambda_eval_utils.boto_client_for
+_clients_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_client(region: str, service: str) -> Any:
+    return _original_client_for(region, service, None)
+
+
+def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's executor builds a new boto3 client for every task; one per Region and service serves them
+    all, in every run (moto's interception is global; its state lives in the backends)."""
+    with _clients_lock:
+        return _cached_client(region, service)
+
+# moto builds a JSONPath parser (its LR tables included) for every path it evaluates; a parsed path is
+# read-only, so each distinct path is parsed once.
+_json_path_ext = functools.lru_cache(maxsize=512)(json_path.parse)
+_json_path = functools.lru_cache(maxsize=512)(result_path.parse)
+
+
 @contextmanager
 def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator[None]:
     virtual_time = VirtualTimeModule(clock)
@@ -108,21 +142,13 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
             response_headers["x-amz-function-error"] = function_error
         return payload
 
-    # moto's executor builds a new boto3 client for every task; one per Region and service serves them all.
-    clients: dict[tuple[str, str], Any] = {}
-    clients_lock = threading.Lock()
-    original_client_for = lambda_eval_utils.boto_client_for
-
-    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        with clients_lock:
-            if (region, service) not in clients:
-                clients[(region, service)] = original_client_for(region, service, state_credentials)
-            return clients[(region, service)]
-
     def history_timestamp() -> datetime.datetime:
         return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.UTC)
 
     with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)))
+        stack.enter_context(mock.patch.object(json_path, "parse", _json_path_ext))
+        stack.enter_context(mock.patch.object(result_path, "parse", _json_path))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(history_timestamp)))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
         stack.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", client_for))

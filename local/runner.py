@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -13,6 +14,8 @@ import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +24,7 @@ import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.sns.models import sns_backends
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from . import patches, service_faults
 from .clock import VirtualClock
@@ -138,7 +142,7 @@ class LocalAws:
         return emulator_backend(self.account, self.region)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
+        return _client(service, self.region)
 
     # ---- driving ----
 
@@ -231,6 +235,13 @@ class LocalAws:
         return dict(self.client("stepfunctions").describe_execution(executionArn=arn))
 
     def history(self, arn: str) -> list[dict[str, Any]]:
+        """The execution's history events as GetExecutionHistory returns them, read from moto's state
+        machine backend: the same events, without serializing thousands of them through the API (that
+        was most of a run's time). tests/workflow checks both ways give the same events."""
+        execution = stepfunctions_parser_backends[self.account][self.region].describe_execution(arn)
+        return [_as_returned(event) for event in execution.to_history_output()["events"]]
+
+    def history_via_api(self, arn: str) -> list[dict[str, Any]]:
         client = self.client("stepfunctions")
         events: list[dict[str, Any]] = []
         token: str | None = None
@@ -242,6 +253,25 @@ class LocalAws:
             token = page.get("nextToken")
             if not token:
                 return events
+
+
+@functools.lru_cache(maxsize=32)
+def _client(service: str, region: str) -> Any:
+    """Making a client costs more than most calls on it. moto's interception is global, so a client made
+    in one run serves the next; its state lives in moto's backends, which each run resets."""
+    return boto3.client(service, region_name=region)
+
+
+def _as_returned(value: Any) -> Any:
+    """A backend history event as botocore parses it: enum members as their strings, timestamps as datetimes."""
+    if isinstance(value, dict):
+        return {
+            key: datetime.fromisoformat(item) if key == "timestamp" and isinstance(item, str) else _as_returned(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_as_returned(item) for item in value]
+    return value.value if isinstance(value, Enum) else value
 
 
 @contextlib.contextmanager
