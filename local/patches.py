@@ -83,7 +83,7 @@ class MapParticipation:
 
 
 @functools.lru_cache(maxsize=8)
-def _parsed(definition: str) -> tuple[Any, Any]:
+def _parsed(definition: str) -> Any:
     """moto parses the definition again for every execution (a third of a run's time). The parsed program
     is read-only while it runs (moto already shares one between the iterations of a Map), so one parse
     serves every execution of the same definition."""
