@@ -88,23 +88,3 @@ def test_a_two_member_lag_is_rotated_on_every_member() -> None:
         "dxcon-dddd4444": "Encryption Up",
     }
     assert report["encryptionDownSeconds"] == {"dxcon-cccc3333": 0.0, "dxcon-dddd4444": 0.0}
-
-
-def test_the_history_the_runner_reads_is_the_history_the_api_returns() -> None:
-    # Reports and key-material scans read history from moto's backend (fast); prove it is what
-    # GetExecutionHistory gives a user, event for event.
-    from local.scenario import parse  # noqa: PLC0415
-    from local.simulation import scenario_world  # noqa: PLC0415
-
-    scenario = parse(
-        {
-            "connections": [{"id": "dxcon-aaaa1111", "keys": [{"ckn": OLD[0], "cak": OLD[1]}]}],
-            "secrets": [secret("macsec/dxcon-aaaa1111", "dxcon-aaaa1111")],
-            "events": [{"type": "console", "name": "rotate", "input": {"secretId": "macsec/dxcon-aaaa1111"}}],
-        }
-    )
-    with scenario_world(scenario) as aws:
-        (record,) = aws.executions.values()
-        from_backend, from_api = aws.history(record.arn), aws.history_via_api(record.arn)
-    assert len(from_api) > 20
-    assert from_backend == from_api
