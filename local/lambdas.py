@@ -77,6 +77,7 @@ class LambdaDispatcher:
         self.errors: list[tuple[str, str]] = []  # (function, error type) of every failed invocation
         self.faults: list[FunctionFault] = []
         self.billed_ms = 0  # Lambda bills each invocation's duration rounded up to the millisecond
+        self._running = threading.local()
         for spec in self.functions.values():
             module_file = spec.asset_dir / (spec.module.replace(".", "/") + ".py")
             if not module_file.is_file():
@@ -114,6 +115,10 @@ class LambdaDispatcher:
                 else:
                     os.environ[key] = value
 
+    def in_function(self) -> bool:
+        """True in a thread that is running one of the functions (not the scenario driver or the report)."""
+        return getattr(self._running, "depth", 0) > 0
+
     def function_for_step(self, step: str) -> FunctionSpec:
         """The function that runs `step` (e.g. rotate_secret, the rotation function)."""
         (spec,) = (s for s in self.functions.values() if s.step == step)
@@ -135,6 +140,7 @@ class LambdaDispatcher:
         if fault and fault.when == "before":
             return self._failed(spec, fault.error_type, f"injected {fault.kind} before the handler ran")
         started = time.perf_counter()
+        self._running.depth = getattr(self._running, "depth", 0) + 1
         try:
             result = handler(event, context)
         except Exception as error:  # what the Lambda runtime returns for an unhandled error
@@ -147,6 +153,7 @@ class LambdaDispatcher:
             self.errors.append((spec.logical_id, type(error).__name__))
             return json.dumps(payload).encode(), "Unhandled"
         finally:
+            self._running.depth -= 1
             self.billed_ms += max(1, math.ceil((time.perf_counter() - started) * 1000))
         if fault:
             return self._failed(spec, fault.error_type, f"injected {fault.kind} after the handler ran")

@@ -88,7 +88,7 @@ class LocalAws:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
         stack.enter_context(installed())
-        stack.enter_context(service_faults.injected(self.service_faults))
+        stack.enter_context(service_faults.injected(self.service_faults, applies=self.dispatcher.in_function))
         previous_clock = runtime_clock.use(self.clock)
         stack.callback(runtime_clock.use, previous_clock)
         stack.enter_context(self.dispatcher.environment())
@@ -106,8 +106,9 @@ class LocalAws:
         return self
 
     def _create_functions_and_topics(self) -> None:
-        """What the template deploys besides the state machine: its topics, and its functions as
-        moto knows them (Secrets Manager invokes the rotation function through moto's Lambda)."""
+        """What the template deploys besides the state machine: its topics, its table, and the rotation
+        function as moto knows it (Secrets Manager invokes it through moto's Lambda; Step Functions tasks
+        and EventBridge targets are called directly)."""
         for name in self.template.topic_names():
             self.client("sns").create_topic(Name=name)
         for name, table in self.template.tables().items():
@@ -122,6 +123,8 @@ class LocalAws:
         with zipfile.ZipFile(archive, "w") as package:
             package.writestr("placeholder.py", "# the runner calls the handlers in-process\n")
         for spec in self.dispatcher.functions.values():
+            if spec.step != "rotate_secret":
+                continue
             self.client("lambda").create_function(
                 FunctionName=spec.logical_id,
                 Runtime="python3.11",

@@ -1,11 +1,12 @@
 """Faults for the AWS services moto models as they are (Secrets Manager, DynamoDB, ...): the next `times`
-requests of an operation get the error, as the service would send it. Direct Connect's faults live in
-its emulator, which owns that service."""
+requests of an operation made by the project's functions get the error, as the service would send it.
+The scenario's own calls (a customer writing a secret, the report reading it) are not the service's, and
+get no fault. Direct Connect's faults live in its emulator, which owns that service."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,13 @@ class ServiceFault:
 
 
 @contextmanager
-def injected(faults: list[ServiceFault]) -> Iterator[None]:
+def injected(faults: list[ServiceFault], applies: Callable[[], bool]) -> Iterator[None]:
+    """`applies` says whether the request at hand is one a fault may hit (made by a function)."""
     original = BotocoreStubber.process_request
 
     def process_request(self: BotocoreStubber, request: Any) -> Any:
+        if not applies():
+            return original(self, request)
         target = request.headers.get("X-Amz-Target", b"")
         operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
         for fault in faults:

@@ -92,3 +92,21 @@ def test_release_after_an_error_keeps_the_error_as_the_failure(locks: LocksGatew
     released = release_lock(held, locks, {"Error": "KeyError", "Cause": '{"errorMessage": "boom"}'})
     assert released.failure is not None and released.failure.error == "KeyError"
     assert acquire_lock(item(), locks, "exec-B", SETTINGS).status == "locked"
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
+def test_lock_table_throttling_left_after_sdk_retries_is_retried_by_the_state_machine(code: str) -> None:
+    # An on-demand table still throttles under a burst; the lock steps must not fail the rotation on it.
+    from botocore.stub import Stubber  # noqa: PLC0415
+
+    from macsec_rotation.errors import ThrottlingException  # noqa: PLC0415
+
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    with Stubber(client) as stub:
+        stub.add_client_error("delete_item", service_error_code=code, http_status_code=400)
+        stub.add_client_error("put_item", service_error_code=code, http_status_code=400)
+        gateway = LocksGateway(client, "locks")
+        with pytest.raises(ThrottlingException, match="throttled"):
+            gateway.release(TARGET, "owner")
+        with pytest.raises(ThrottlingException, match="throttled"):
+            gateway.acquire(TARGET, "owner", now=0, expires_at=120)

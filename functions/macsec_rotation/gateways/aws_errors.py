@@ -9,7 +9,16 @@ from botocore.exceptions import ClientError
 
 from ..errors import DirectConnectServerException, ThrottlingException
 
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+# DynamoDB throttles with ProvisionedThroughputExceededException even in on-demand mode.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+    }
+)
 
 
 def error_code(error: ClientError) -> str:
