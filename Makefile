@@ -26,12 +26,12 @@ demo: $(STAMP)
 	$(BIN)/python -m local.simulate local/scenarios/demo.json
 
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # Many random fleets, events and faults (tests/properties), new ones each time, shrunk on failure.
 SOAK_EXAMPLES ?= 2000
 soak: $(STAMP) $(NODE_STAMP)
-	PROPERTY_SOAK=1 PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest tests/properties \
+	PROPERTY_SOAK=1 PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -n 2 tests/properties \
 		--hypothesis-show-statistics -q
 
 # Cost, speed and cold start against the naive reference design (bench/results.json and a table).

@@ -21,7 +21,7 @@ from local.scenario import Operation
 from tests.harness import associated_ckns, run_checked
 from tests.properties import counting
 
-SHARDS = 4
+SHARDS = 8  # small enough for the two test workers to share them evenly
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SOAK = os.environ.get("PROPERTY_SOAK") == "1"
 STEPS = [  # every step function a rotation runs, the intake included
@@ -194,3 +194,7 @@ test_invariants_hold_for_random_fleets_events_and_faults_1 = _shard(1)
 test_invariants_hold_for_random_fleets_events_and_faults_2 = _shard(2)
 test_invariants_hold_for_random_fleets_events_and_faults_3 = _shard(3)
 test_invariants_hold_for_random_fleets_events_and_faults_4 = _shard(4)
+test_invariants_hold_for_random_fleets_events_and_faults_5 = _shard(5)
+test_invariants_hold_for_random_fleets_events_and_faults_6 = _shard(6)
+test_invariants_hold_for_random_fleets_events_and_faults_7 = _shard(7)
+test_invariants_hold_for_random_fleets_events_and_faults_8 = _shard(8)
