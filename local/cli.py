@@ -1,6 +1,7 @@
 """Operator CLI: start a rotation and watch it, show each target's state, list recent rotations.
 
     python -m local.cli [--stack NAME] [--region R] start --secret ID [--target T] [--mode M]
+    python -m local.cli rerun NAME
     python -m local.cli status [--target T] [--prefix macsec/]
     python -m local.cli history [--max 20]
 
@@ -88,8 +89,28 @@ def start(account: Account, out: TextIO, secret: str, target: str | None, mode: 
         **({"target": target} if target else {}),
         **({"encryptionMode": mode} if mode else {}),
     }
+    return _start_and_follow(account, out, execution_input, f"cli-{uuid.uuid4().hex[:20]}")
+
+
+def rerun(account: Account, out: TextIO, name: str) -> int:
+    """Start a failed, timed-out or aborted rotation again with its input, as a new execution. Every step
+    resumes from what it finds (a key already associated, old keys already gone), so this is the recovery
+    for any failure; a redrive would resume at the workflow's Fail state and fail again."""
     sfn = account.client("stepfunctions")
-    name = f"cli-{uuid.uuid4().hex[:20]}"
+    arn = account.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    try:
+        described = sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+            raise
+        raise CliError(f"no execution named {name}: see `history` for the names of recent rotations") from None
+    if described["status"] in ("RUNNING", "SUCCEEDED"):
+        raise CliError(f"{name} is {described['status']}: only a failed, timed-out or aborted rotation is re-run")
+    return _start_and_follow(account, out, json.loads(described["input"]), f"rerun-{uuid.uuid4().hex[:12]}-{name}"[:80])
+
+
+def _start_and_follow(account: Account, out: TextIO, execution_input: dict[str, Any], name: str) -> int:
+    sfn = account.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=account.state_machine_arn, name=name, input=json.dumps(execution_input))[
         "executionArn"
     ]
@@ -178,6 +199,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     status_command = commands.add_parser("status", help="each managed target against its secret")
     status_command.add_argument("--target")
     status_command.add_argument("--prefix", default="macsec/")
+    rerun_command = commands.add_parser("rerun", help="start a failed rotation again with its input, and follow it")
+    rerun_command.add_argument("name", help="the failed execution's name (see history)")
     history_command = commands.add_parser("history", help="recent rotations")
     history_command.add_argument("--max", type=int, default=20)
     args = parser.parse_args(argv)
@@ -185,6 +208,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     def run(account: Account) -> int:
         if args.command == "start":
             return start(account, out, args.secret, args.target, args.mode)
+        if args.command == "rerun":
+            return rerun(account, out, args.name)
         if args.command == "status":
             return status(account, out, args.target, args.prefix)
         return history(account, out, args.max)

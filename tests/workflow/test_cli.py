@@ -17,7 +17,7 @@ from tests.conftest import new_key
 C, S = "dxcon-aaaa1111", "macsec/dxcon-aaaa1111"
 
 
-def scenario(tmp_path: Path, events: list[dict[str, Any]]) -> str:
+def scenario(tmp_path: Path, events: list[dict[str, Any]], faults: list[dict[str, Any]] | None = None) -> str:
     old, new = new_key(), new_key()
     path = tmp_path / "account.json"
     path.write_text(
@@ -35,6 +35,7 @@ def scenario(tmp_path: Path, events: list[dict[str, Any]]) -> str:
                     }
                 ],
                 "events": events,
+                "faults": faults or [],
             }
         )
     )
@@ -110,3 +111,22 @@ def test_missing_credentials_are_a_clear_error(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     assert run("--region", "eu-west-1", "status")[0] == 2
     assert "no AWS credentials" in capsys.readouterr().err
+
+
+def test_rerun_recovers_a_rotation_that_failed(tmp_path: Path) -> None:
+    # The associate function crashes on every try of the first run (a bad deployment, since fixed).
+    crashes = [{"function": "associate", "kind": "crash", "times": 3}]  # the try and its two retries
+    failed = scenario(tmp_path, [{"type": "console", "name": "nightly", "input": {"secretId": S}}], crashes)
+    code, output = run("--local", failed, "rerun", "nightly")
+    assert code == 0, output
+    assert "AssociateNewKey" in output and f"{C}: Rotated" in output
+
+
+def test_rerun_of_an_unknown_or_succeeded_execution_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    account = scenario(tmp_path, [{"type": "console", "name": "ok", "input": {"secretId": S}}])
+    assert run("--local", account, "rerun", "ok")[0] == 2
+    assert "ok is SUCCEEDED: only a failed" in capsys.readouterr().err
+    assert run("--local", account, "rerun", "nope")[0] == 2
+    assert "no execution named nope" in capsys.readouterr().err
