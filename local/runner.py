@@ -38,6 +38,10 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use
 REAL_SECONDS_PER_RUN = 300.0
 
 
+class RotationStepFailed(Exception):
+    """A step of the rotation function failed: Secrets Manager ends that rotation attempt there."""
+
+
 class RunStuck(RuntimeError):
     """Executions did not finish in real time: a deadlock or a runaway, never a slow rotation."""
 
@@ -67,6 +71,7 @@ class LocalAws:
         self.executions: dict[str, ExecutionRecord] = {}
         self._finished = threading.Condition()
         self._stack = contextlib.ExitStack()
+        self._rotation_attempt = False
         self.state_machine_arn = ""
 
     # ---- lifecycle ----
@@ -93,7 +98,7 @@ class LocalAws:
         stack.callback(runtime_clock.use, previous_clock)
         stack.enter_context(self.dispatcher.environment())
         stack.enter_context(contextlib.redirect_stdout(self.logs))  # EMF metrics are printed
-        stack.enter_context(patches.applied(self.clock, self.dispatcher.invoke, self._execution_finished))
+        stack.enter_context(patches.applied(self.clock, self._lambda_api_invoke, self._execution_finished))
         self.dx.clock = self.clock.now
         self._create_functions_and_topics()
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
@@ -186,16 +191,36 @@ class LocalAws:
 
     def rotate_secret(self, secret_id: str) -> bool:
         """Secrets Manager's RotateSecret with the stack's rotation function: its four steps run for real.
-        True when the new version became AWSCURRENT (then Secrets Manager emits RotationSucceeded)."""
+        As in AWS, a step that fails ends the attempt: the new version keeps AWSPENDING, AWSCURRENT stays
+        where it was, and RotationFailed follows. (moto alone would run the remaining steps and make the
+        new version current whatever they did; and it leaves AWSPENDING on the completed version, which makes
+        the next RotateSecret fail.) True when the new version became AWSCURRENT."""
         rotation = self.dispatcher.function_for_step("rotate_secret")
         client = self.client("secretsmanager")
-        token = client.rotate_secret(
-            SecretId=secret_id,
-            RotationLambdaARN=self.template.function_arn(rotation.logical_id, self.region, self.account),
-            RotationRules={"AutomaticallyAfterDays": 30},
-        )["VersionId"]
+        self._rotation_attempt = True
+        try:
+            token = client.rotate_secret(
+                SecretId=secret_id,
+                RotationLambdaARN=self.template.function_arn(rotation.logical_id, self.region, self.account),
+                RotationRules={"AutomaticallyAfterDays": 30},
+            )["VersionId"]
+        except RotationStepFailed:
+            return False
+        finally:
+            self._rotation_attempt = False
         stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"].get(token, [])
-        return "AWSCURRENT" in stages
+        if "AWSCURRENT" not in stages:
+            return False
+        if "AWSPENDING" in stages:  # Secrets Manager drops the label once a rotation completes; moto does not
+            client.update_secret_version_stage(SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token)
+        return True
+
+    def _lambda_api_invoke(self, function_name: str, body: bytes | str) -> tuple[bytes, str | None]:
+        """A call through moto's Lambda: from Secrets Manager's rotation, or a direct Invoke."""
+        payload, error = self.dispatcher.invoke(function_name, body)
+        if error and self._rotation_attempt:
+            raise RotationStepFailed(payload.decode())
+        return payload, error
 
     def _adopt_started_executions(self) -> None:
         """Executions a function started (the intake) are tracked like the ones started here."""

@@ -25,6 +25,7 @@ SHARDS = 8  # small enough for the two test workers to share them evenly
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SOAK = os.environ.get("PROPERTY_SOAK") == "1"
 STEPS = [  # every step function a rotation runs, the intake included
+    "rotate_secret",
     "intake",
     "prepare",
     "acquire_lock",
@@ -102,6 +103,9 @@ def fleets(draw: Any) -> dict[str, Any]:
             "keys": [old] if draw(st.integers(0, 4)) else [],
         }
         new_values = draw(st.lists(pairs, min_size=1, max_size=2))
+        scheduled = draw(st.integers(0, 3)) == 0  # the rotation function makes the new pairs
+        if scheduled:
+            spec["routerFollowsSecret"] = draw(st.integers(0, 5)) > 0  # router automation, usually
         if draw(st.integers(0, 5)) == 0:  # a router that never learns the new keys
             spec["routerCkns"] = [old["ckn"]]
         if target_id.startswith("dxlag-"):
@@ -115,7 +119,10 @@ def fleets(draw: Any) -> dict[str, Any]:
         secrets.append({"name": name, "tags": tags, "versions": [{"id": "v1", "value": old, "stages": ["AWSCURRENT"]}]})
         for value in new_values:
             at = draw(st.integers(0, 400))
-            events.append({"at": at, "type": "PutSecretValue", "secret": name, "value": value})
+            if scheduled:
+                events.append({"at": at, "type": "rotate", "secret": name})
+            else:
+                events.append({"at": at, "type": "PutSecretValue", "secret": name, "value": value})
             if draw(st.integers(0, 3)) == 0:  # a duplicate delivery, or an operator start
                 events.append({"at": at + draw(st.integers(0, 60)), "type": "console", "input": {"secretId": name}})
         last_write = max(e["at"] for e in events if e.get("secret") == name)
