@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .errors import InvalidKeyMaterial
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_KEY_LIKE = re.compile(r"[0-9a-fA-F]{32,}")  # a CAK is 32 or 64 hex digits; ids and ARNs have no such run
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,20 @@ def is_hex64(value: object) -> bool:
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
+def shown(identifier: object) -> str:
+    """An identifier from the input (secret id, version id) as it may appear in a message: not at all
+    when it looks like key material, for someone may have pasted a CAK where an id belongs."""
+    text = str(identifier)
+    return "(an id that looks like key material, not shown)" if _KEY_LIKE.search(text) else text
+
+
 def same_ckn(left: str, right: str) -> bool:
     """Direct Connect accepts either case of hex, so CKNs compare case-insensitively."""
     return left.lower() == right.lower()
 
 
 def parse_key_material(secret_string: str | None, secret_id: str, version_id: str) -> KeyMaterial:
-    where = f"secret {secret_id} version {version_id}"
+    where = f"secret {shown(secret_id)} version {shown(version_id)}"
     if secret_string is None:
         raise InvalidKeyMaterial(f'{where} has no SecretString; store {{"ckn": ..., "cak": ...}} as JSON text.')
     try:

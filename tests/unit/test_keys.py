@@ -3,7 +3,8 @@ import json
 import pytest
 
 from macsec_rotation.errors import InvalidKeyMaterial
-from macsec_rotation.keys import generate_key_material, is_hex64, parse_key_material, same_ckn
+from macsec_rotation.keys import generate_key_material, is_hex64, parse_key_material, same_ckn, shown
+from tests.conftest import new_key
 
 CKN, CAK = "0a" * 32, "1B" * 32
 
@@ -48,3 +49,20 @@ def test_generated_pairs_are_fresh_64_digit_hex() -> None:
 
 def test_ckns_compare_case_insensitively() -> None:
     assert same_ckn("ABCDEF" * 10 + "0123", "abcdef" * 10 + "0123")
+
+
+def test_an_identifier_that_looks_like_key_material_is_not_shown_in_messages() -> None:
+    _, cak = new_key()
+    for pasted in (
+        cak,
+        cak[:32],
+        f"macsec/{cak}",
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{cak}-AbCdEf",
+    ):
+        assert cak[:32] not in shown(pasted)
+    for ordinary in (
+        "macsec/dxcon-abcd1234",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:macsec/dxlag-efgh5678-AbCdEf",
+        "5f0c4f8e-2c57-4b0e-9d8e-0a6f1f4a2b11",
+    ):
+        assert shown(ordinary) == ordinary

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from ..errors import SecretNotFound
+from ..keys import shown
 from .aws_errors import error_code, error_message, transient_errors_typed
 
 if TYPE_CHECKING:
@@ -41,12 +42,14 @@ class SecretsGateway:
             except ClientError as error:
                 if error_code(error) in ("ResourceNotFoundException", "AccessDeniedException", "ValidationException"):
                     raise SecretNotFound(
-                        f"secret {secret_id} cannot be read ({error_code(error)}: {error_message(error)}). "
+                        f"secret {shown(secret_id)} cannot be read ({error_code(error)}: {error_message(error)}). "
                         "Check the secret id and that its name starts with the managed prefix."
                     ) from None
                 raise
         if raw.get("DeletedDate"):
-            raise SecretNotFound(f"secret {secret_id} is scheduled for deletion; restore it or use another secret.")
+            raise SecretNotFound(
+                f"secret {shown(secret_id)} is scheduled for deletion; restore it or use another secret."
+            )
         return Secret(
             arn=raw["ARN"],
             name=raw["Name"],
@@ -63,7 +66,7 @@ class SecretsGateway:
             except ClientError as error:
                 if error_code(error) == "ResourceNotFoundException":
                     raise SecretNotFound(
-                        f"secret {secret_arn} version {version_id} is gone ({error_message(error)})."
+                        f"secret {shown(secret_arn)} version {shown(version_id)} is gone ({error_message(error)})."
                     ) from None
                 raise
         value = raw.get("SecretString")

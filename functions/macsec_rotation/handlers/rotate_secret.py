@@ -5,11 +5,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import clients
-from ..logic.rotation import rotate
+from ..logic.rotation import rotate, rotation_request
 from ._step import step_handler
 
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    rotate(str(event.get("Step")), str(event.get("SecretId")), str(event.get("ClientRequestToken")), clients.secrets())
+    step, secret_id, token = rotation_request(event)
+    rotate(step, secret_id, token, clients.secrets())
     return {}

@@ -14,7 +14,7 @@ from ..errors import (
 )
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import CURRENT, Secret, SecretsGateway
-from ..keys import parse_key_material
+from ..keys import parse_key_material, shown
 from ..models import MODE_STRICTNESS, Action, ConsoleInput, EncryptionMode, RotationPlan, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
@@ -101,10 +101,12 @@ def _current_version(secret: Secret, requested: str | None) -> str:
         return current
     stages = secret.versions.get(requested)
     if stages is None:
-        raise VersionNotCurrent(f"version {requested} does not exist on secret {secret.name} (current is {current}).")
+        raise VersionNotCurrent(
+            f"version {shown(requested)} does not exist on secret {secret.name} (current is {current})."
+        )
     if CURRENT not in stages:
         raise VersionNotCurrent(
-            f"version {requested} of secret {secret.name} is {stages or 'unstaged'}, not AWSCURRENT "
+            f"version {shown(requested)} of secret {secret.name} is {stages or 'unstaged'}, not AWSCURRENT "
             f"(current is {current}); only the current version is put on a link. Start again without versionId."
         )
     return requested

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from ..errors import InvalidInput, VersionNotCurrent
 from ..gateways.secrets import CURRENT
+from ..keys import shown
 from ..models import ConsoleInput
 
 SECRETS_MANAGER_SOURCE = "aws.secretsmanager"
@@ -73,13 +74,15 @@ def _request_from_secrets_manager_event(event: dict[str, Any]) -> ConsoleInput:
     if name == "UpdateSecretVersionStage":
         if params.get("versionStage") != CURRENT:
             raise VersionNotCurrent(
-                f"stage {params.get('versionStage')!s} moved on {secret_id}; only AWSCURRENT starts a key change."
+                f"stage {params.get('versionStage')!s} moved on {shown(secret_id)}; "
+                "only AWSCURRENT starts a key change."
             )
         return ConsoleInput(secret_id=secret_id, version_id=_first(params.get("moveToVersionId")))
     stages = params.get("versionStages") or response.get("versionStages")
     if isinstance(stages, list) and stages and CURRENT not in stages:
         raise VersionNotCurrent(
-            f"{name} wrote {secret_id} with stages {stages}; a pending or staged version must not start a key change."
+            f"{name} wrote {shown(secret_id)} with stages {stages}; "
+            "a pending or staged version must not start a key change."
         )
     return ConsoleInput(
         secret_id=secret_id,

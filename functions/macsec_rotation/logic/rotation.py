@@ -14,10 +14,21 @@ from typing import Any
 
 from ..errors import InvalidInput, InvalidKeyMaterial
 from ..gateways.secrets import CURRENT, PENDING, Secret, SecretsGateway
-from ..keys import generate_key_material, parse_key_material, same_ckn
+from ..keys import generate_key_material, parse_key_material, same_ckn, shown
 from ..observability import logger
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def rotation_request(event: object) -> tuple[str, str, str]:
+    """Step, SecretId and ClientRequestToken of a request from Secrets Manager, each a non-empty string."""
+    fields = ("Step", "SecretId", "ClientRequestToken")
+    if not isinstance(event, dict) or not all(isinstance(event.get(f), str) and event[f] for f in fields):
+        raise InvalidInput(
+            "a rotation request is a JSON object with Step, SecretId and ClientRequestToken (strings), as "
+            "Secrets Manager sends it; invoke this function through RotateSecret, not by hand."
+        )
+    return event["Step"], event["SecretId"], event["ClientRequestToken"]
 
 
 def rotate(step: str, secret_id: str, token: str, secrets: SecretsGateway) -> None:
@@ -28,12 +39,12 @@ def rotate(step: str, secret_id: str, token: str, secrets: SecretsGateway) -> No
         raise InvalidInput(f"secret {secret.name} does not have rotation enabled.")
     stages = secret.versions.get(token)
     if stages is None:
-        raise InvalidInput(f"version {token} of secret {secret.name} has no stage for rotation.")
+        raise InvalidInput(f"version {shown(token)} of secret {secret.name} has no stage for rotation.")
     if CURRENT in stages:
         logger.info("version already current", secret=secret.name, version_id=token, step=step)
         return
     if PENDING not in stages:
-        raise InvalidInput(f"version {token} of secret {secret.name} is not AWSPENDING; rotation cannot go on.")
+        raise InvalidInput(f"version {shown(token)} of secret {secret.name} is not AWSPENDING; rotation cannot go on.")
     {"createSecret": _create, "setSecret": _validate, "testSecret": _test, "finishSecret": _finish}[step](
         secret, token, secrets
     )
