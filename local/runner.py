@@ -71,7 +71,7 @@ class LocalAws:
         self.executions: dict[str, ExecutionRecord] = {}
         self._finished = threading.Condition()
         self._stack = contextlib.ExitStack()
-        self._rotation_attempt = False
+        self._rotating = threading.local()  # set in the thread that drives a RotateSecret call
         self.state_machine_arn = ""
 
     # ---- lifecycle ----
@@ -197,7 +197,7 @@ class LocalAws:
         the next RotateSecret fail.) True when the new version became AWSCURRENT."""
         rotation = self.dispatcher.function_for_step("rotate_secret")
         client = self.client("secretsmanager")
-        self._rotation_attempt = True
+        self._rotating.attempt = True
         try:
             token = client.rotate_secret(
                 SecretId=secret_id,
@@ -207,7 +207,7 @@ class LocalAws:
         except RotationStepFailed:
             return False
         finally:
-            self._rotation_attempt = False
+            self._rotating.attempt = False
         stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"].get(token, [])
         if "AWSCURRENT" not in stages:
             return False
@@ -216,9 +216,10 @@ class LocalAws:
         return True
 
     def _lambda_api_invoke(self, function_name: str, body: bytes | str) -> tuple[bytes, str | None]:
-        """A call through moto's Lambda: from Secrets Manager's rotation, or a direct Invoke."""
+        """A function call from a Step Functions task, or through moto's Lambda. Secrets Manager's rotation
+        runs the function in the thread that called RotateSecret; executions run in threads of their own."""
         payload, error = self.dispatcher.invoke(function_name, body)
-        if error and self._rotation_attempt:
+        if error and getattr(self._rotating, "attempt", False):
             raise RotationStepFailed(payload.decode())
         return payload, error
 

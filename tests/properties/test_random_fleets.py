@@ -173,10 +173,16 @@ def check_invariants(fleet: dict[str, Any]) -> None:
     for target in report["targets"].values():
         assert len(target["macSecKeys"]) <= 3
     everything_succeeded = report["deadLetters"] == 0 and all(e["status"] == "SUCCEEDED" for e in report["executions"])
+    # A target ends on its secret's AWSCURRENT key when every execution succeeded, if a rotation ran for it
+    # or it started on that key (a scheduled rotation that failed starts none, and changes no key).
+    worked_on = {r["target"] for e in report["executions"] for r in (e["output"] or {}).get("results", [])}
+    started_on = {t["id"]: [k["ckn"] for k in t["keys"]] for t in [*fleet["connections"], *fleet["lags"]]}
     if everything_succeeded:
         for secret in fleet["secrets"]:
             target = secret["tags"]["macsec:target"]
             if target in dropped or secret["name"] in deleted:
+                continue
+            if target not in worked_on and started_on[target] != [secret["versions"][0]["value"]["ckn"]]:
                 continue
             current = report["secrets"][secret["name"]]["currentCkn"]
             assert associated_ckns(report, target) == [current], (target, report["executions"])
