@@ -3,7 +3,9 @@
 Each patch is applied only inside `applied()`: Wait states, Retry intervals and the SDK's backoff
 sleep on the virtual clock, and history events carry virtual timestamps; every thread that works
 for an execution (the execution itself and each inline Map worker) is a participant of the clock;
-Lambda tasks call the project's handlers.
+Lambda tasks call the project's handlers. Where moto repeats work for every execution or task (parsing
+the definition and each JSONPath, making boto3 clients), it is done once; `tests/workflow/
+test_runner_fidelity.py` checks the shortcuts against the APIs they skip.
 """
 
 from __future__ import annotations
