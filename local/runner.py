@@ -71,6 +71,7 @@ class LocalAws:
         self.executions: dict[str, ExecutionRecord] = {}
         self._finished = threading.Condition()
         self._stack = contextlib.ExitStack()
+        self._ended_histories: dict[str, list[dict[str, Any]]] = {}
         self._rotating = threading.local()  # set in the thread that drives a RotateSecret call
         self.state_machine_arn = ""
 
@@ -267,8 +268,14 @@ class LocalAws:
         """The execution's history events as GetExecutionHistory returns them, read from moto's state
         machine backend: the same events, without serializing thousands of them through the API (that
         was most of a run's time). tests/workflow checks both ways give the same events."""
+        if arn in self._ended_histories:
+            return self._ended_histories[arn]
         execution = stepfunctions_parser_backends[self.account][self.region].describe_execution(arn)
-        return [_as_returned(event) for event in execution.to_history_output()["events"]]
+        events = [_as_returned(event) for event in execution.to_history_output()["events"]]
+        record = self.executions.get(arn)
+        if record is not None and record.stopped_at is not None:  # an ended execution's history is final
+            self._ended_histories[arn] = events
+        return events
 
     def history_via_api(self, arn: str) -> list[dict[str, Any]]:
         client = self.client("stepfunctions")
