@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from local.directconnect import DirectConnectEmulator, emulator_backend, installed
 from local.template import Template, synthesize
+from tests.properties import counting
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -88,3 +89,27 @@ def assert_no_key_material(blob: Any, caks: list[str]) -> None:
     text = (blob if isinstance(blob, str) else json.dumps(blob, default=str)).lower()
     leaked = [cak[:6] + "…" for cak in caks if cak.lower() in text]
     assert not leaked, f"key material leaked: CAKs starting {leaked}"
+
+
+# ---- how many property examples ran, across xdist workers (make soak promises a count) ----
+# Here, not in tests/properties/: under xdist the controller, which prints the summary, loads only this file.
+
+EXAMPLES = "property examples"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if call.when == "call":
+        ran = counting.take()
+        if ran:
+            report.user_properties.append((EXAMPLES, ran))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    counted = [(r, value) for r in reports for name, value in r.user_properties if name == EXAMPLES]
+    if counted:
+        verdict = "a violation was found (see above)" if any(r.failed for r, _ in counted) else "no invariant violated"
+        terminalreporter.write_line(f"{sum(v for _, v in counted)} random fleets run on the embedded AWS: {verdict}")
