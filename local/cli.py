@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from macsec_rotation.gateways.aws_errors import error_code
 from macsec_rotation.gateways.directconnect import DirectConnectGateway
 from macsec_rotation.gateways.secrets import SecretsGateway
 from macsec_rotation.logic.drift import check_drift
@@ -101,7 +102,7 @@ def rerun(account: Account, out: TextIO, name: str) -> int:
     try:
         described = sfn.describe_execution(executionArn=arn)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+        if error_code(error) != "ExecutionDoesNotExist":
             raise
         raise CliError(f"no execution named {name}: see `history` for the names of recent rotations") from None
     if described["status"] in ("RUNNING", "SUCCEEDED"):
