@@ -5,7 +5,6 @@ debug): no CAK in its logs, metrics or answer, and a typed error for what it can
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -25,13 +24,10 @@ HOSTILE_EVENTS = [
 
 
 @pytest.fixture
-def aws() -> Iterator[LocalAws]:
-    os.environ["POWERTOOLS_LOGGER_LOG_EVENT"] = "true"
-    try:
-        with LocalAws() as world:
-            yield world
-    finally:
-        del os.environ["POWERTOOLS_LOGGER_LOG_EVENT"]
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    with LocalAws() as world:
+        yield world
 
 
 def test_no_function_logs_or_returns_key_material_from_a_hostile_event(aws: LocalAws) -> None:
