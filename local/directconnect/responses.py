@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import BaseResponse
@@ -84,34 +85,41 @@ class DirectConnectEmulatorResponse(BaseResponse):
     # ---- operations ----
 
     def describe_connections(self) -> str:
-        params = self._params()
-
-        def run() -> dict[str, Any]:
-            at = self.backend.clock()
-            wanted = params.get("connectionId")
-            if wanted:
-                found = self.backend.find(wanted)
-                if not isinstance(found, Connection):
-                    raise_not_found(wanted)
-                return {"connections": [self._connection(found, at)]}  # type: ignore[arg-type]
-            return {"connections": [self._connection(c, at) for c in self.backend.connections.values()]}
-
-        return json.dumps(self.backend.call("DescribeConnections", params.get("connectionId"), run))
+        return self._describe(
+            "DescribeConnections",
+            "connectionId",
+            "connections",
+            Connection,
+            self._connection,
+            lambda: self.backend.connections,
+        )
 
     def describe_lags(self) -> str:
+        return self._describe("DescribeLags", "lagId", "lags", Lag, self._lag, lambda: self.backend.lags)
+
+    def _describe(
+        self,
+        operation: str,
+        id_param: str,
+        listed_as: str,
+        kind: type[KeyHolder],
+        render: Callable[[Any, float], dict[str, Any]],
+        every: Callable[[], dict[str, Any]],
+    ) -> str:
+        """One target of this kind by id (an id of the other kind is not found), or all of them."""
         params = self._params()
 
         def run() -> dict[str, Any]:
             at = self.backend.clock()
-            wanted = params.get("lagId")
+            wanted = params.get(id_param)
             if wanted:
                 found = self.backend.find(wanted)
-                if not isinstance(found, Lag):
+                if not isinstance(found, kind):
                     raise_not_found(wanted)
-                return {"lags": [self._lag(found, at)]}  # type: ignore[arg-type]
-            return {"lags": [self._lag(lag, at) for lag in self.backend.lags.values()]}
+                return {listed_as: [render(found, at)]}
+            return {listed_as: [render(holder, at) for holder in every().values()]}
 
-        return json.dumps(self.backend.call("DescribeLags", params.get("lagId"), run))
+        return json.dumps(self.backend.call(operation, params.get(id_param), run))
 
     def associate_mac_sec_key(self) -> str:
         params = self._params()
