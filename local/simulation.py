@@ -23,10 +23,14 @@ def run_scenario(scenario: Scenario, with_history: bool = False, template: Templ
     """Run it; `with_history` adds every execution's full history (for scanning, not for display);
     `template` replaces the synthesized one (the benchmark's reference design)."""
     with scenario_world(scenario, template) as aws:
-        report = build_report(aws)
-        if with_history:
-            report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
-        return report
+        return report_with_history(aws) if with_history else build_report(aws)
+
+
+def report_with_history(aws: LocalAws) -> dict[str, Any]:
+    """The report plus every execution's full history (for scanning, not for display)."""
+    report = build_report(aws)
+    report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
+    return report
 
 
 @contextmanager

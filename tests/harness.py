@@ -7,10 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.report import build_report
 from local.runner import LocalAws
 from local.scenario import Scenario, parse
-from local.simulation import scenario_world
+from local.simulation import report_with_history, scenario_world
 from tests.conftest import assert_no_key_material
 
 
@@ -43,8 +42,7 @@ def run_checked(raw: dict[str, Any], keyless_excused: set[str] | frozenset[str] 
     from having one: all of them when the scenario says so in expect.keylessAllowed, or those named."""
     scenario = parse(raw)
     with scenario_world(scenario) as aws:  # raises RunStuck if an execution never ends
-        report = build_report(aws)
-        report["history"] = {r.name: aws.history(r.arn) for r in aws.executions.values()}
+        report = report_with_history(aws)
         generated = caks_in_secrets(aws)
     # No CAK in the report, the logs and metrics, nor any execution's history: neither the scenario's nor
     # one the rotation function generated.

@@ -143,26 +143,22 @@ class DirectConnectEmulatorResponse(BaseResponse):
         return json.dumps(self.backend.call("DisassociateMacSecKey", params.get("connectionId"), run))
 
     def update_connection(self) -> str:
-        params = self._params()
-
-        def run() -> dict[str, Any]:
-            holder = self.backend.update_mode(params.get("connectionId"), params.get("encryptionMode"), lag_api=False)
-            if params.get("connectionName"):
-                holder.name = params["connectionName"]
-            return self._holder(holder, self.backend.clock())
-
-        return json.dumps(self.backend.call("UpdateConnection", params.get("connectionId"), run))
+        return self._update("UpdateConnection", "connectionId", "connectionName", lag_api=False)
 
     def update_lag(self) -> str:
+        return self._update("UpdateLag", "lagId", "lagName", lag_api=True)
+
+    def _update(self, operation: str, id_param: str, name_param: str, lag_api: bool) -> str:
+        """UpdateConnection and UpdateLag: the encryption mode (the emulator's rules per API), and the name."""
         params = self._params()
 
         def run() -> dict[str, Any]:
-            holder = self.backend.update_mode(params.get("lagId"), params.get("encryptionMode"), lag_api=True)
-            if params.get("lagName"):
-                holder.name = params["lagName"]
+            holder = self.backend.update_mode(params.get(id_param), params.get("encryptionMode"), lag_api=lag_api)
+            if params.get(name_param):
+                holder.name = params[name_param]
             return self._holder(holder, self.backend.clock())
 
-        return json.dumps(self.backend.call("UpdateLag", params.get("lagId"), run))
+        return json.dumps(self.backend.call(operation, params.get(id_param), run))
 
 
 def raise_not_found(target_id: str) -> None:
