@@ -53,6 +53,7 @@ class StepFunctions(Construct):
             "POLL_INTERVAL_SECONDS": str(settings.poll_interval_seconds),
             "ASSOCIATION_TIMEOUT_SECONDS": str(settings.association_timeout_seconds),
             "DISASSOCIATION_TIMEOUT_SECONDS": str(settings.disassociation_timeout_seconds),
+            "ENCRYPTION_SETTLE_SECONDS": str(settings.encryption_settle_seconds),
             "MAX_TARGETS_PER_SECRET": str(settings.max_targets_per_secret),
         }
 

@@ -23,32 +23,35 @@ def grant_step_permissions(
     )
     describe_secret = iam.PolicyStatement(actions=["secretsmanager:DescribeSecret"], resources=[secrets])
     read_secret = iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets])
+    list_versions = iam.PolicyStatement(actions=["secretsmanager:ListSecretVersionIds"], resources=[secrets])
     associate = iam.PolicyStatement(actions=["directconnect:AssociateMacSecKey"], resources=[connections, lags])
     disassociate = iam.PolicyStatement(actions=["directconnect:DisassociateMacSecKey"], resources=[connections, lags])
     update_mode = [
         iam.PolicyStatement(actions=["directconnect:UpdateConnection"], resources=[connections]),
         iam.PolicyStatement(actions=["directconnect:UpdateLag"], resources=[lags]),
     ]
-    # The first association in an account creates Direct Connect's service-linked role.
+    # The first association in an account creates Direct Connect's service-linked role; AWS's page on it
+    # (DX user guide, using-service-linked-roles) lists iam:GetRole beside iam:CreateServiceLinkedRole.
+    service_linked_role_arn = (
+        f"arn:{partition}:iam::{account}:role/aws-service-role/directconnect.amazonaws.com/"
+        "AWSServiceRoleForDirectConnect*"
+    )
+    get_service_linked_role = iam.PolicyStatement(actions=["iam:GetRole"], resources=[service_linked_role_arn])
     service_linked_role = iam.PolicyStatement(
         actions=["iam:CreateServiceLinkedRole"],
-        resources=[
-            f"arn:{partition}:iam::{account}:role/aws-service-role/directconnect.amazonaws.com/"
-            "AWSServiceRoleForDirectConnect*"
-        ],
+        resources=[service_linked_role_arn],
         conditions={"StringEquals": {"iam:AWSServiceName": "directconnect.amazonaws.com"}},
     )
 
     needs: dict[str, list[iam.PolicyStatement]] = {
         "prepare": [describe, describe_secret, read_secret],
-        "associate": [describe, read_secret, associate, service_linked_role],
+        "associate": [describe, read_secret, associate, service_linked_role, get_service_linked_role],
         "check_association": [describe],
         "roll_back": [describe, disassociate],
         "tighten_encryption": [describe, *update_mode],
         "remove_old_keys": [describe, disassociate],
         "check_removal": [describe],
-        "restore_previous": [describe, describe_secret, read_secret, associate, service_linked_role],
-        "check_restore": [describe],
+        "restore_previous": [describe, list_versions, read_secret, associate, service_linked_role, get_service_linked_role],
         "report": [],
         "report_failure": [],
         "intake": [describe_secret],

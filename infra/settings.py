@@ -24,6 +24,7 @@ CONTEXT_KEYS = (
     "lockPollSeconds",
     "driftCheckSchedule",
     "maxTargetsPerSecret",
+    "encryptionSettleSeconds",
 )
 HISTORY_BUDGET = 24_000  # of Step Functions' hard limit of 25,000 events per execution
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
@@ -50,11 +51,19 @@ class DeploymentSettings(BaseModel):
     lock_poll_seconds: int = Field(default=30, ge=5, le=600)
     max_targets_per_secret: int = Field(default=4, ge=1, le=40)
     drift_check_schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
+    # How long every port must keep encryption before "removed" or "restored" counts: port status follows a
+    # key change only after MKA's timers (unpublished), so it must exceed that delay.
+    encryption_settle_seconds: int = Field(default=30, ge=0, le=1800)
 
     @property
     def lock_ttl_seconds(self) -> int:
         """Longest a rotation can hold a target: association, removal, restore, plus a margin."""
-        return 2 * self.association_timeout_seconds + self.disassociation_timeout_seconds + 600
+        return (
+            2 * self.association_timeout_seconds
+            + self.disassociation_timeout_seconds
+            + 2 * self.encryption_settle_seconds
+            + 600
+        )
 
     @field_validator("managed_targets", mode="before")
     @classmethod
@@ -107,9 +116,11 @@ class DeploymentSettings(BaseModel):
     def worst_case_history_events(self) -> int:
         """Events one execution can write if every target waits out every bound (a Wait, a Lambda task and a
         Choice write 9 events a round; the other states of an iteration about 60)."""
+        settle = self.encryption_settle_seconds
         rounds = (
-            2 * math.ceil(self.association_timeout_seconds / self.poll_interval_seconds)  # association, restore
-            + math.ceil(self.disassociation_timeout_seconds / self.poll_interval_seconds)
+            math.ceil(self.association_timeout_seconds / self.poll_interval_seconds)
+            + math.ceil((self.association_timeout_seconds + settle) / self.poll_interval_seconds) + 1  # restore
+            + math.ceil((self.disassociation_timeout_seconds + settle) / self.poll_interval_seconds) + 1
             + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
         )
         return self.max_targets_per_secret * (9 * rounds + 60) + 40

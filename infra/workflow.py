@@ -28,7 +28,12 @@ LAMBDA_SERVICE_ERRORS = [
 # A crashed or timed-out invocation may have done its work or not; every step is safe to run again.
 LAMBDA_RUNTIME_ERRORS = ["Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown"]
 # Handlers raise these names for what the SDK's own retries did not absorb (functions/errors.py).
-TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"]
+TRANSIENT_ERRORS = [
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "DirectConnectServerException",
+    "DirectConnectBusy",
+]
 # (errors, first interval in seconds, attempts): exponential backoff (x2, at most 120 s) with full jitter.
 RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 10)]
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
@@ -97,15 +102,12 @@ class RotationWorkflow(Construct):
         def step(state_name: str, name: str) -> tasks.LambdaInvoke:
             return self._step(state_name, name, on_error=failed)
 
-        # Removal loop and its safety net.
+        # Removal loop and its safety net: the restore step re-associates what is missing and checks, in a loop.
         wait_for_restore = sfn.Wait(self, "WaitForRestore", time=POLL_SECONDS)
-        wait_for_restore.next(step("CheckRestore", "check_restore")).next(
+        restore = step("RestorePreviousKey", "restore_previous")
+        wait_for_restore.next(restore)
+        restore.next(
             sfn.Choice(self, "EncryptionBack?")
-            .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
-            .otherwise(failed)
-        )
-        restore = step("RestorePreviousKey", "restore_previous").next(
-            sfn.Choice(self, "RestoreStarted?")
             .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
             .otherwise(failed)
         )

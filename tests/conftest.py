@@ -63,7 +63,10 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
+    from macsec_rotation import clock as runtime_clock  # noqa: PLC0415 (functions/ is on the path by now)
+
     clock = ManualClock()
+    previous = runtime_clock.use(clock)  # the functions' time and the emulator's are one
     with mock_aws(), installed():
         backend = emulator_backend(ACCOUNT, REGION)
         backend.clock = clock.now
@@ -73,6 +76,7 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
             backend,
             clock,
         )
+    runtime_clock.use(previous)
 
 
 @pytest.fixture(scope="session")

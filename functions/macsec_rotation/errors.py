@@ -63,6 +63,10 @@ class NewKeyNotAssociated(RotationError):
     """The new key is no longer `associated`, so old keys are kept."""
 
 
+class DirectConnectRefused(RotationError):
+    """Direct Connect refused a disassociation or a mode change for a reason that is not transient."""
+
+
 class DisassociationTimeout(RotationError):
     """An old key stayed in `disassociating` longer than the configured timeout."""
 
@@ -79,3 +83,18 @@ class ThrottlingException(RotationError):
 
 class DirectConnectServerException(RotationError):
     """Direct Connect reported a server-side error."""
+
+
+class DirectConnectBusy(RotationError):
+    """Direct Connect refused a request for a reason that passes (the target is being updated, a key is
+    still on its way out): retried by the state machine, this name once the retries are spent."""
+
+
+class WorkflowError(RotationError):
+    """A step failed with an error the workflow does not name itself (Step Functions' own `States.*`
+    errors); the cause keeps the original name. Custom error names must not begin with `States.`."""
+
+
+def reported_error_name(name: str) -> str:
+    """The name a Fail state may carry: Step Functions reserves the `States.` prefix."""
+    return WorkflowError.__name__ if name.startswith("States.") else name

@@ -60,10 +60,16 @@ class TargetRotation(StateModel):
     wanted_mode: EncryptionMode | None = None
     mode_before: EncryptionMode | None = None
     ports_encrypted_before: list[str] = Field(default_factory=list)
+    # The keys associated (besides the new one) when the rotation planned: what the safety net restores,
+    # their pairs found by CKN among the secret's versions.
+    ckns_before: list[str] = Field(default_factory=list)
     mode_after: EncryptionMode | None = None
     tightening_skipped: str | None = None
     removed_ckns: list[str] = Field(default_factory=list)
-    restored_ckn: str | None = None
+    restored_ckns: list[str] = Field(default_factory=list)
+    # Since when (epoch seconds) every port that had encryption has it again, with nothing left to wait
+    # for: "removed" and "restored" need it to hold across encryptionSettleSeconds.
+    settled_since: float | None = None
     poll: Poll
     status: str = "pending"
     failure: Failure | None = None

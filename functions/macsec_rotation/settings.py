@@ -15,6 +15,7 @@ class RuntimeSettings(BaseModel):
     association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
     lock_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    encryption_settle_seconds: int = Field(default=30, ge=0, le=1800)
     max_targets_per_secret: int = Field(default=4, ge=1)
     lock_ttl_seconds: int = Field(default=5400, ge=60)
     target_tag: str = "macsec:target"
@@ -28,6 +29,7 @@ class RuntimeSettings(BaseModel):
             association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),
             disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
             lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "30")),
+            encryption_settle_seconds=int(env.get("ENCRYPTION_SETTLE_SECONDS", "30")),
             lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
             max_targets_per_secret=int(env.get("MAX_TARGETS_PER_SECRET", "4")),
         )
@@ -37,7 +39,15 @@ class RuntimeSettings(BaseModel):
         attempts = max(1, math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds))
         return Poll(interval_seconds=self.lock_poll_seconds, max_attempts=attempts)
 
-    def poll_for(self, timeout_seconds: int) -> Poll:
+    def removal_poll(self) -> Poll:
+        """Old keys leave within the disassociation timeout; then encryption must hold across the settle."""
+        return self.poll_for(self.disassociation_timeout_seconds + self.encryption_settle_seconds, extra=1)
+
+    def restore_poll(self) -> Poll:
+        """A restored key gets as long as a new one, then encryption must hold across the settle."""
+        return self.poll_for(self.association_timeout_seconds + self.encryption_settle_seconds, extra=1)
+
+    def poll_for(self, timeout_seconds: int, extra: int = 0) -> Poll:
         """A bounded poll: enough attempts to cover the timeout, never an unbounded loop."""
-        attempts = max(1, math.ceil(timeout_seconds / self.poll_interval_seconds))
+        attempts = max(1, math.ceil(timeout_seconds / self.poll_interval_seconds)) + extra
         return Poll(interval_seconds=self.poll_interval_seconds, max_attempts=attempts)

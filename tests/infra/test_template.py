@@ -44,7 +44,7 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    assert len(functions) == 17  # 14 workflow steps, the intake, the rotation function, the drift check
+    assert len(functions) == 16  # 13 workflow steps, the intake, the rotation function, the drift check
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -61,14 +61,15 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     granted = {step: actions(s) - XRAY for step, s in statements_by_function(template).items()}
     describe = {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
     read_secret = {"secretsmanager:GetSecretValue", "kms:Decrypt"}  # kms: secrets under the stack's key
-    associate = {"directconnect:AssociateMacSecKey", "iam:CreateServiceLinkedRole"}
+    associate = {"directconnect:AssociateMacSecKey", "iam:CreateServiceLinkedRole", "iam:GetRole"}
     assert granted["prepare"] == describe | read_secret | {"secretsmanager:DescribeSecret"}
     assert granted["associate"] == describe | read_secret | associate
-    for poller in ("check_association", "check_removal", "check_restore"):
+    for poller in ("check_association", "check_removal"):
         assert granted[poller] == describe
     assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
     assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
-    assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:DescribeSecret"}
+    # The restore finds the planned keys' pairs among every version of the secret.
+    assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:ListSecretVersionIds"}
     assert granted["report"] == granted["report_failure"] == set()
     dead_letters = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
     assert granted["intake"] == {"secretsmanager:DescribeSecret", "states:StartExecution"} | dead_letters
@@ -122,15 +123,20 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    assert len(tasks) == 15
+    assert len(tasks) == 14
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
         assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in retries.values()), name
         assert "States.ALL" not in json.dumps(task["Retry"]), name
-    assert set(TRANSIENT_ERRORS) == {"ThrottlingException", "TooManyRequestsException", "DirectConnectServerException"}
+    assert set(TRANSIENT_ERRORS) == {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "DirectConnectServerException",
+        "DirectConnectBusy",
+    }
     # The names the handlers raise for what survived the SDK's retries are the ones retried here.
-    raised = {"ThrottlingException", "DirectConnectServerException"}
+    raised = {"ThrottlingException", "DirectConnectServerException", "DirectConnectBusy"}
     assert raised <= {cls.__name__ for cls in errors.RotationError.__subclasses__()} & set(TRANSIENT_ERRORS)
 
 

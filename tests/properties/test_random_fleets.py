@@ -37,7 +37,6 @@ STEPS = [  # every step function a rotation runs, the intake included
     "remove_old_keys",
     "check_removal",
     "restore_previous",
-    "check_restore",
     "release_lock",
     "report",
     "report_failure",

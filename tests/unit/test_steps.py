@@ -22,6 +22,7 @@ from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import Emulated, new_key
 
 TARGET = "dxcon-aaaa1111"
+SETTINGS = RuntimeSettings(poll_interval_seconds=10, encryption_settle_seconds=30)
 
 
 def setup(emulated: Emulated, keys: int = 1, **connection: object) -> tuple[Connection, list[tuple[str, str]]]:
@@ -114,7 +115,7 @@ def test_old_keys_are_never_removed_before_the_new_key_is_associated(emulated: E
         plan(emulated, {"ckn": ckn, "cak": cak}), secrets(emulated.secrets), directconnect(emulated.dx)
     )
     with pytest.raises(NewKeyNotAssociated):
-        remove_old_keys(item, directconnect(emulated.dx), 10)
+        remove_old_keys(item, directconnect(emulated.dx), SETTINGS)
     assert (old[0][0], "associated") in live(emulated)
 
 
@@ -133,11 +134,15 @@ def test_tighten_and_remove_twice_reach_the_same_end_state(emulated: Emulated) -
         == (second.mode_after, second.tightening_skipped)
         == ("must_encrypt", None)
     )
-    removed = remove_old_keys(first, directconnect(emulated.dx), 10)
-    again = remove_old_keys(removed, directconnect(emulated.dx), 10)
+    removed = remove_old_keys(first, directconnect(emulated.dx), SETTINGS)
+    again = remove_old_keys(removed, directconnect(emulated.dx), SETTINGS)
     assert again.removed_ckns == removed.removed_ckns == [old[0][0]]
     emulated.clock.advance(emulated.backend.behaviour.disassociation_seconds)
-    assert check_removal(again, directconnect(emulated.dx)).status == "removed"
+    # Gone, but encryption must hold across the settle period before the removal counts.
+    settling = check_removal(again, directconnect(emulated.dx), SETTINGS)
+    assert settling.status == "removing"
+    emulated.clock.advance(SETTINGS.encryption_settle_seconds)
+    assert check_removal(settling, directconnect(emulated.dx), SETTINGS).status == "removed"
     assert live(emulated) == [(ckn, "associated")]
 
 

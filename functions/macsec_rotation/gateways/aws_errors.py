@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from contextlib import contextmanager
 
 from botocore.exceptions import ClientError
 
-from ..errors import DirectConnectServerException, ThrottlingException
+from ..errors import DirectConnectBusy, DirectConnectServerException, ThrottlingException
 
 # DynamoDB throttles with ProvisionedThroughputExceededException even in on-demand mode.
 THROTTLING_CODES = frozenset(
@@ -21,12 +22,32 @@ THROTTLING_CODES = frozenset(
 )
 
 
+# Direct Connect declares one client exception for every refusal. Its texts for a passing condition
+# ("Connection dxcon-... is currently being updated. Please try again later.") are told apart from
+# permanent ones by wording: an inference from observed messages, not a documented contract.
+DX_CLIENT_ERROR = "DirectConnectClientException"
+_TRANSIENT_REFUSAL = re.compile(
+    r"try again later|currently being (updated|modified|processed)|is being (updated|modified|processed)"
+    r"|operation (is )?in progress|retry (the request )?later",
+    re.IGNORECASE,
+)
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def error_message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def is_transient_refusal(error: ClientError) -> bool:
+    return error_code(error) == DX_CLIENT_ERROR and _TRANSIENT_REFUSAL.search(error_message(error)) is not None
+
+
+def is_refusal(error: ClientError) -> bool:
+    """A Direct Connect client error that says no for good (as far as its wording tells)."""
+    return error_code(error) == DX_CLIENT_ERROR and not is_transient_refusal(error)
 
 
 @contextmanager
@@ -37,6 +58,10 @@ def transient_errors_typed() -> Iterator[None]:
         yield
     except ClientError as error:
         code = error_code(error)
+        if is_transient_refusal(error):
+            raise DirectConnectBusy(
+                f"{error.operation_name} was refused for now: {error_message(error)}; retried with backoff."
+            ) from None
         if code in THROTTLING_CODES:
             raise ThrottlingException(f"{error.operation_name} was throttled: {error_message(error)}") from None
         if (

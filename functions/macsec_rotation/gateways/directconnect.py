@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AssociationRejected, TargetNotFound
+from ..errors import AssociationRejected, DirectConnectRefused, TargetNotFound
 from ..keys import KeyMaterial, same_ckn
 from ..models import TargetType
-from .aws_errors import error_code, error_message, transient_errors_typed
+from .aws_errors import error_message, is_refusal, transient_errors_typed
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 ENCRYPTION_UP = "Encryption Up"
+LIVE_STATES = ("associating", "associated")
+# A `disassociated` key may stay listed for an unpublished time; it neither encrypts nor, as far as the
+# workflow counts, takes a place in the keychain (DOMAIN.md).
+DISASSOCIATED = "disassociated"
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,18 @@ class Target:
         """The key with this CKN that is not on its way out, if any."""
         return next((k for k in self.live_keys if same_ckn(k.ckn, ckn)), None)
 
+    def listed(self, ckn: str) -> MacsecKey | None:
+        """The key with this CKN in whatever state it is listed, a live one first."""
+        return self.key(ckn) or next((k for k in self.keys if same_ckn(k.ckn, ckn)), None)
+
     @property
     def live_keys(self) -> tuple[MacsecKey, ...]:
-        return tuple(k for k in self.keys if k.state in ("associating", "associated"))
+        return tuple(k for k in self.keys if k.state in LIVE_STATES)
+
+    @property
+    def keychain(self) -> tuple[MacsecKey, ...]:
+        """The keys that hold a place: all listed ones but those already `disassociated`."""
+        return tuple(k for k in self.keys if k.state != DISASSOCIATED)
 
     @property
     def ports_down(self) -> tuple[str, ...]:
@@ -88,7 +103,7 @@ class DirectConnectGateway:
             except ClientError as error:
                 # Describe* with an id declares one client error for every cause; an id that
                 # does not resolve is by far the likeliest, so say so and pass the service text on.
-                if error_code(error) == "DirectConnectClientException":
+                if is_refusal(error):
                     raise TargetNotFound(
                         f"{target_id} was not found in this account and Region ({error_message(error)}). "
                         "Check the target id or the secret's macsec:target tag."
@@ -123,28 +138,46 @@ class DirectConnectGateway:
             mac_sec_capable=bool(raw.get("macSecCapable")),
             encryption_mode=raw.get("encryptionMode"),
             keys=_keys(raw),
-            # portEncryptionStatus exists on connections only: a LAG's ports are its members.
-            ports=tuple(_port(member) for member in raw.get("connections", [])),
+            ports=tuple(self._member_port(member) for member in raw.get("connections", [])),
         )
+
+    def _member_port(self, member: dict[str, Any]) -> Port:
+        """portEncryptionStatus exists on connections only: a LAG's ports are its members. Whether the
+        members nested in DescribeLags carry it is unconfirmed, so a member without it is read itself."""
+        if "portEncryptionStatus" in member:
+            return _port(member)
+        found = self._client.describe_connections(connectionId=member["connectionId"])["connections"]
+        return _port(found[0]) if found else _port(member)
 
     def associate(self, target_id: str, key: KeyMaterial) -> None:
         with transient_errors_typed():
             try:
                 self._client.associate_mac_sec_key(connectionId=target_id, ckn=key.ckn, cak=key.cak)
             except ClientError as error:
-                if error_code(error) == "DirectConnectClientException":
+                if is_refusal(error):
                     raise AssociationRejected(
                         f"Direct Connect refused key {key.ckn} on {target_id}: {error_message(error)}"
                     ) from None
                 raise
 
     def disassociate(self, target_id: str, secret_arn: str) -> None:
-        with transient_errors_typed():
+        with _refusals_typed(f"removing key {secret_arn} from {target_id}"):
             self._client.disassociate_mac_sec_key(connectionId=target_id, secretARN=secret_arn)
 
     def set_encryption_mode(self, target: Target, mode: str) -> None:
-        with transient_errors_typed():
+        with _refusals_typed(f"setting encryptionMode {mode} on {target.target_id}"):
             if target.target_type == "lag":
                 self._client.update_lag(lagId=target.target_id, encryptionMode=mode)
             else:
                 self._client.update_connection(connectionId=target.target_id, encryptionMode=mode)
+
+
+@contextmanager
+def _refusals_typed(what: str) -> Iterator[None]:
+    with transient_errors_typed():
+        try:
+            yield
+        except ClientError as error:
+            if is_refusal(error):
+                raise DirectConnectRefused(f"Direct Connect refused {what}: {error_message(error)}") from None
+            raise

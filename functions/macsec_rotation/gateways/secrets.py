@@ -72,6 +72,21 @@ class SecretsGateway:
         value = raw.get("SecretString")
         return value if isinstance(value, str) else None
 
+    def version_ids(self, secret_arn: str) -> list[str]:
+        """Every version of the secret, labelled or not (Secrets Manager keeps unlabelled ones for a
+        while), newest first."""
+        versions: list[dict[str, object]] = []
+        request: dict[str, object] = {"SecretId": secret_arn, "IncludeDeprecated": True}
+        with transient_errors_typed():
+            while True:  # ListSecretVersionIds pages by NextToken; botocore has no paginator for it
+                page = self._client.list_secret_version_ids(**request)
+                versions += page.get("Versions", [])
+                if not page.get("NextToken"):
+                    break
+                request["NextToken"] = page["NextToken"]
+        versions.sort(key=lambda v: str(v.get("CreatedDate", "")), reverse=True)
+        return [str(v["VersionId"]) for v in versions]
+
     def staged_string(self, secret_arn: str, stage: str, version_id: str | None = None) -> str | None:
         """The SecretString in `stage` (of `version_id` when given), or None when there is none yet."""
         request = {"SecretId": secret_arn, "VersionStage": stage} | ({"VersionId": version_id} if version_id else {})

@@ -1,4 +1,4 @@
-"""Poll until the old keys are gone, watching every port's encryption."""
+"""Poll until the old keys are gone and encryption held across the settle period, watching every port."""
 
 from typing import Any
 
@@ -7,10 +7,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .. import clients
 from ..logic.cleanup import check_removal
 from ..models import TargetRotation
+from ..settings import RuntimeSettings
 from ._step import step_handler
 
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     item = TargetRotation.model_validate(event)
-    return check_removal(item, clients.directconnect()).dump()
+    return check_removal(item, clients.directconnect(), RuntimeSettings.from_env()).dump()

@@ -14,6 +14,4 @@ from ._step import step_handler
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     item = TargetRotation.model_validate(event)
-    settings = RuntimeSettings.from_env()
-    attempts = settings.poll_for(settings.disassociation_timeout_seconds).max_attempts
-    return remove_old_keys(item, clients.directconnect(), attempts).dump()
+    return remove_old_keys(item, clients.directconnect(), RuntimeSettings.from_env()).dump()

@@ -1,16 +1,18 @@
-"""Re-associate the secret's AWSPREVIOUS pair after encryption went down."""
+"""Put back the keys that were on the link when the rotation planned, until encryption is up again."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import clients
-from ..logic.cleanup import restore_previous_key
+from ..logic.restore import restore_previous_keys
 from ..models import TargetRotation
+from ..settings import RuntimeSettings
 from ._step import step_handler
 
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     item = TargetRotation.model_validate(event)
-    return restore_previous_key(item, clients.secrets(), clients.directconnect()).dump()
+    settings = RuntimeSettings.from_env()
+    return restore_previous_keys(item, clients.secrets(), clients.directconnect(), settings).dump()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import AssociationTimeout
+from ..errors import AssociationRejected, AssociationTimeout, DirectConnectBusy
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import SecretsGateway
 from ..keys import parse_key_material
@@ -17,7 +17,17 @@ def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectC
         key = parse_key_material(
             secrets.secret_string(item.secret_arn, item.version_id), item.secret_arn, item.version_id
         )
-        dx.associate(item.target, key)
+        try:
+            dx.associate(item.target, key)
+        except AssociationRejected as refused:
+            lingering = target.listed(item.new_ckn)
+            if lingering is None:
+                raise
+            # Our own key on its way out (an earlier roll-back): Direct Connect may refuse its CKN until it
+            # is no longer listed. That passes, so it is retried like throttling.
+            raise DirectConnectBusy(
+                f"key {item.new_ckn} is still listed on {item.target} as {lingering.state}; {refused}"
+            ) from None
         logger.info("key associated", target=item.target, ckn=item.new_ckn)
     else:
         logger.info("key already on target", target=item.target, ckn=item.new_ckn)

@@ -5,7 +5,7 @@ put on. The lock survives crashes through its expiry and is released on every pa
 from __future__ import annotations
 
 from .. import clock
-from ..errors import TargetBusy
+from ..errors import TargetBusy, WorkflowError, reported_error_name
 from ..gateways.locks import LocksGateway
 from ..models import Failure, TargetRotation
 from ..observability import logger
@@ -39,7 +39,9 @@ def release_lock(item: TargetRotation, locks: LocksGateway, caught: dict[str, st
         locks.release(item.target, item.lock_owner)
         logger.info("lock released", target=item.target)
     if caught:
-        return item.model_copy(
-            update={"failure": Failure(error=caught.get("Error", "States.Runtime"), cause=caught.get("Cause", ""))}
-        )
+        error = str(caught.get("Error") or WorkflowError.__name__)
+        cause = str(caught.get("Cause") or "")
+        if reported_error_name(error) != error:
+            cause = f"{error}: {cause}"  # Step Functions' own error names are reserved; keep it in the cause
+        return item.model_copy(update={"failure": Failure(error=reported_error_name(error), cause=cause)})
     return item

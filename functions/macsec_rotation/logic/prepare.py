@@ -14,7 +14,7 @@ from ..errors import (
 )
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import CURRENT, Secret, SecretsGateway
-from ..keys import parse_key_material, shown
+from ..keys import parse_key_material, same_ckn, shown
 from ..models import MODE_STRICTNESS, Action, ConsoleInput, EncryptionMode, RotationPlan, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
@@ -89,6 +89,7 @@ def _plan_target(
         wanted_mode=wanted_mode,
         mode_before=target.encryption_mode,
         ports_encrypted_before=[p.connection_id for p in target.ports if p.encrypted],
+        ckns_before=[k.ckn for k in target.keys if k.state == "associated" and not same_ckn(k.ckn, new_ckn)],
         poll=settings.poll_for(settings.association_timeout_seconds),
     )
 
@@ -167,10 +168,10 @@ def _decide(target: Target, new_ckn: str) -> Action:
         if existing.state == "associating":
             return "AwaitAssociation"
         return "CleanUp" if others else "AlreadyCurrent"
-    if len(target.keys) >= KEYCHAIN_SIZE:
-        listed = ", ".join(f"{k.ckn} ({k.state}, {k.secret_arn})" for k in target.keys)
+    if len(target.keychain) >= KEYCHAIN_SIZE:
+        listed = ", ".join(f"{k.ckn} ({k.state}, {k.secret_arn})" for k in target.keychain)
         raise KeychainFull(
-            f"{target.target_id} already holds {len(target.keys)} keys and none is the new one: {listed}. "
+            f"{target.target_id} already holds {len(target.keychain)} keys and none is the new one: {listed}. "
             "Disassociate a key the peer router no longer uses, then re-run."
         )
     return "Associate"

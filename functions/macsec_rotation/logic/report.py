@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..errors import WorkflowError, reported_error_name
 from ..models import Action, Failure, Outcome, RotationResult, TargetResult, TargetRotation
 
 
@@ -39,8 +40,8 @@ def describe_failure(caught: Any) -> Failure:
     """Step Functions hands a caught error as {Error, Cause}; a Lambda error's Cause is the JSON
     error payload, a Fail state's is plain text. Either way the operator gets one readable sentence."""
     if not isinstance(caught, dict):
-        return Failure(error="States.Runtime", cause="the workflow failed without error details")
-    error = str(caught.get("Error") or "States.Runtime")
+        return Failure(error=WorkflowError.__name__, cause="the workflow failed without error details")
+    error = str(caught.get("Error") or WorkflowError.__name__)
     cause = caught.get("Cause") or ""
     try:
         payload = json.loads(cause)
@@ -48,4 +49,7 @@ def describe_failure(caught: Any) -> Failure:
         payload = None
     if isinstance(payload, dict) and "errorMessage" in payload:
         cause = str(payload["errorMessage"])
-    return Failure(error=error, cause=str(cause) or error)
+    cause = str(cause) or error
+    if reported_error_name(error) != error:  # Step Functions reserves States.*: keep the name in the cause
+        cause = f"{error}: {cause}"
+    return Failure(error=reported_error_name(error), cause=cause)
