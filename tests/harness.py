@@ -92,6 +92,9 @@ KNOWN_ERRORS = {
     "EncryptionDown",
     "ThrottlingException",
     "DirectConnectServerException",
+    "DirectConnectBusy",
+    "DirectConnectRefused",
+    "WorkflowError",
     "TargetBusy",
     # Lambda's own names for an invocation that crashed or timed out after every retry
     "Sandbox.Timedout",
