@@ -130,8 +130,18 @@ def test_a_notification_email_subscribes_to_the_topic() -> None:
         ({"managedTargets": "dxcon-aaaa1111,dxcon-aaaa1111"}, "twice"),
         ({"rotationDays": 0}, "rotationDays"),
         ({"stackName": "1bad"}, "stackName"),
+        ({"encryptionSettleSeconds": -1}, "encryptionSettleSeconds"),
+        ({"encryptionSettleSeconds": "soon"}, "encryptionSettleSeconds"),
+        ({"encryptionSettleSeconds": 1801}, "encryptionSettleSeconds"),
     ],
 )
 def test_bad_deployment_settings_are_refused_naming_the_key(context: dict[str, Any], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         DeploymentSettings.from_context(context)
+
+
+def test_the_settle_period_reaches_the_functions_that_judge_encryption(template: Template) -> None:
+    custom = DeploymentSettings.from_context({"encryptionSettleSeconds": 90})
+    assert custom.encryption_settle_seconds == 90
+    for function in template.resources("AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["ENCRYPTION_SETTLE_SECONDS"] == "30"
