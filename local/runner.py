@@ -26,7 +26,7 @@ from moto.events.models import EventPattern
 from moto.sns.models import sns_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from . import patches, service_faults
+from . import moto_fixes, patches, service_faults
 from .clock import VirtualClock
 from .directconnect import DirectConnectEmulator, emulator_backend, installed
 from .lambdas import LambdaDispatcher, LogSink
@@ -94,6 +94,7 @@ class LocalAws:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
         stack.enter_context(installed())
+        stack.enter_context(moto_fixes.applied())
         stack.enter_context(service_faults.injected(self.service_faults, applies=self.dispatcher.in_function))
         previous_clock = runtime_clock.use(self.clock)
         stack.callback(runtime_clock.use, previous_clock)

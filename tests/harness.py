@@ -72,6 +72,13 @@ def associated_ckns(report: dict[str, Any], target: str) -> list[str]:
     return sorted(k["ckn"] for k in report["targets"][target]["macSecKeys"] if k["state"] == "associated")
 
 
+def ports_down(report: dict[str, Any], target: str) -> list[str]:
+    """The target's ports (a LAG's members) that are not encrypted at the end of the run."""
+    view = report["targets"][target]
+    ports = view["members"] if "members" in view else {target: view}
+    return [port for port, state in ports.items() if state["portEncryptionStatus"] != "Encryption Up"]
+
+
 def execution(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e for e in report["executions"] if e["name"] == name)
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from local.scenario import Operation
-from tests.harness import associated_ckns, run_checked
+from tests.harness import associated_ckns, ports_down, run_checked
 from tests.properties import counting
 
 SHARDS = 8  # small enough for the two test workers to share them evenly
@@ -132,6 +132,9 @@ def fleets(draw: Any) -> dict[str, Any]:
         + draw(st.lists(FUNCTION_FAULTS, max_size=2))
     )
     return {
+        # Ten minutes is far above every association time drawn, and keeps a key that never associates (a
+        # router that never gets it, under associationWaitsForRouter) from costing 30 minutes of rounds.
+        "settings": {"associationTimeoutSeconds": 600},
         "connections": connections,
         "lags": lags,
         "secrets": secrets,
@@ -139,9 +142,37 @@ def fleets(draw: Any) -> dict[str, Any]:
         "behaviour": {
             "associationSeconds": draw(st.integers(0, 240)),
             "disassociationSeconds": draw(st.integers(0, 30)),
+            **draw(unpublished_behaviour()),
         },
         "events": events,
     }
+
+
+SETTLE_SECONDS = 30  # encryptionSettleSeconds' default: the port-status delays drawn stay below it
+
+
+@st.composite
+def unpublished_behaviour(draw: Any) -> dict[str, Any]:
+    """One answer to each thing Direct Connect does not publish (docs/reliability.md), in any combination."""
+    return {
+        "disassociatedKeysLingerSeconds": draw(st.sampled_from([0, 0, 15, 120, None])),
+        "lagMembersOmitPortStatus": draw(st.booleans()),
+        "portStatusDelaySeconds": draw(st.sampled_from([0, 0, 5, 20, SETTLE_SECONDS - 1])),
+        "associationWaitsForRouter": draw(st.integers(0, 5)) == 0,
+        "managedSecretPerCkn": draw(st.booleans()),
+        "reassociateLingeringCkn": draw(st.sampled_from(["allowed", "afterGone"])),
+        "lingeringKeysCountTowardLimit": draw(st.booleans()),
+    }
+
+
+def restorable(fleet: dict[str, Any]) -> bool:
+    """Whether a key removed by a rotation can ever be associated again: not in the one world where Direct
+    Connect refuses a listed CKN and keeps disassociated keys listed for ever (then only the router's having
+    the new key protects the link)."""
+    behaviour = fleet["behaviour"]
+    return not (
+        behaviour["reassociateLingeringCkn"] == "afterGone" and behaviour["disassociatedKeysLingerSeconds"] is None
+    )
 
 
 @st.composite
@@ -169,13 +200,22 @@ def check_invariants(fleet: dict[str, Any]) -> None:
     deleted = {e["secret"] for e in fleet["events"] if e["type"] == "deleteSecret"}
     # No CAK anywhere, no other target left keyless, every failure named, every execution ends.
     report = run_checked(fleet, keyless_excused=dropped)
-    for target in report["targets"].values():
-        assert len(target["macSecKeys"]) <= 3
+    counted = fleet["behaviour"]["lingeringKeysCountTowardLimit"]
+    for target in report["targets"].values():  # the keychain: listed disassociated keys count only if DX says so
+        assert len([k for k in target["macSecKeys"] if counted or k["state"] != "disassociated"]) <= 3
     everything_succeeded = report["deadLetters"] == 0 and all(e["status"] == "SUCCEEDED" for e in report["executions"])
     # A target ends on its secret's AWSCURRENT key when every execution succeeded, if a rotation ran for it
     # or it started on that key (a scheduled rotation that failed starts none, and changes no key).
     worked_on = {r["target"] for e in report["executions"] for r in (e["output"] or {}).get("results", [])}
     started_on = {t["id"]: [k["ckn"] for k in t["keys"]] for t in [*fleet["connections"], *fleet["lags"]]}
+    # Every port that was encrypted when the run began ends encrypted whenever a restorable pair existed:
+    # the target's key was not dropped by Direct Connect, its secret not deleted, and Direct Connect lets a
+    # removed key come back.
+    if restorable(fleet):
+        for spec in [*fleet["connections"], *fleet["lags"]]:
+            secret = f"macsec/{spec['id']}"
+            if spec["keys"] and spec["id"] not in dropped and secret not in deleted:
+                assert ports_down(report, spec["id"]) == [], (spec["id"], report["targets"][spec["id"]])
     if everything_succeeded:
         for secret in fleet["secrets"]:
             target = secret["tags"]["macsec:target"]

@@ -10,7 +10,7 @@ import pytest
 
 from local.scenario import parse
 from local.simulation import scenario_world
-from tests.harness import associated_ckns, caks_in_secrets, caks_of, run_checked
+from tests.harness import associated_ckns, caks_in_secrets, caks_of, ports_down, run_checked
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted(HERE.glob("*.json"))
@@ -67,6 +67,8 @@ def test_scenario(path: Path) -> None:
         assert secret["currentCkn"] in associated_ckns_anywhere(report), "the new current key is on a link"
     for operation in expect.get("apiCallsAbsent", []):
         assert report["apiCalls"].get(operation, 0) == 0, (operation, report["apiCalls"])
+    for target in expect.get("encryptedAtEnd", []):
+        assert ports_down(report, target) == [], (target, report["targets"][target])
     for port, most in expect.get("maxEncryptionDownSeconds", {}).items():
         assert report["encryptionDownSeconds"][port] <= most, (port, report["encryptionDownSeconds"][port])
 

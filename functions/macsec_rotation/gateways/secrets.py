@@ -79,7 +79,12 @@ class SecretsGateway:
         request: dict[str, object] = {"SecretId": secret_arn, "IncludeDeprecated": True}
         with transient_errors_typed():
             while True:  # ListSecretVersionIds pages by NextToken; botocore has no paginator for it
-                page = self._client.list_secret_version_ids(**request)
+                try:
+                    page = self._client.list_secret_version_ids(**request)
+                except ClientError as error:
+                    if error_code(error) == "ResourceNotFoundException":
+                        raise SecretNotFound(f"secret {shown(secret_arn)} is gone ({error_message(error)}).") from None
+                    raise
                 versions += page.get("Versions", [])
                 if not page.get("NextToken"):
                     break

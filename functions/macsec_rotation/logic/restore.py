@@ -10,7 +10,7 @@ is still listed on its way out (unpublished) and accept it later. A retry of a r
 from __future__ import annotations
 
 from .. import clock
-from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown, InvalidKeyMaterial
+from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown, InvalidKeyMaterial, SecretNotFound
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import SecretsGateway
 from ..keys import KeyMaterial, parse_key_material, same_ckn
@@ -82,7 +82,11 @@ def restore_previous_keys(
 def find_pairs(secret_arn: str, ckns: list[str], secrets: SecretsGateway) -> dict[str, KeyMaterial]:
     """The pairs for these CKNs (lower-case keys) among every version of the secret, newest first."""
     wanted, found = {c.lower() for c in ckns}, {}
-    for version_id in secrets.version_ids(secret_arn):
+    try:
+        version_ids = secrets.version_ids(secret_arn)
+    except SecretNotFound:
+        return found  # the secret was deleted: nothing left to restore from
+    for version_id in version_ids:
         try:
             pair = parse_key_material(secrets.secret_string(secret_arn, version_id), secret_arn, version_id)
         except InvalidKeyMaterial:
