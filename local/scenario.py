@@ -109,15 +109,26 @@ class SecretSpec(Strict):
 
 
 class BehaviourSpec(Strict):
+    """How the emulated Direct Connect behaves, above all where AWS publishes nothing (docs/scenarios.md,
+    "What AWS leaves open"). Field names match `local.directconnect.Behaviour`."""
+
     association_seconds: float = Field(default=30, ge=0)
     disassociation_seconds: float = Field(default=5, ge=0)
     api_rate_per_second: float | None = Field(default=None, gt=0)
+    disassociated_keys_linger_seconds: float | None = Field(default=0, ge=0)  # null: for ever
+    lag_members_omit_port_status: bool = False
+    port_status_delay_seconds: float = Field(default=0, ge=0)
+    association_waits_for_router: bool = False
+    managed_secret_per_ckn: bool = False
+    reassociate_lingering_ckn: Literal["allowed", "afterGone"] = "allowed"
+    lingering_keys_count_toward_limit: bool = False
 
 
 class OperationFaultSpec(Strict):
     operation: Operation
     error: InjectedError
     times: int = Field(ge=1)
+    message: str | None = Field(default=None, min_length=1, max_length=1000)  # default: a generic text
 
 
 class ServiceFaultSpec(Strict):

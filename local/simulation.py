@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.settings import SettingsError
 
-from .directconnect import Connection, KeyHolder, Lag, OperationFault
+from .directconnect import Behaviour, Connection, KeyHolder, Lag, OperationFault
 from .events import put_secret_value, secret_string, service_event
 from .lambdas import FunctionFault
 from .report import build_report
@@ -85,9 +85,7 @@ def _play(aws: LocalAws, scenario: Scenario, secret_arns: dict[str, str]) -> Non
 
 def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
     dx = aws.dx
-    dx.behaviour.association_seconds = scenario.behaviour.association_seconds
-    dx.behaviour.disassociation_seconds = scenario.behaviour.disassociation_seconds
-    dx.behaviour.api_rate_per_second = scenario.behaviour.api_rate_per_second
+    dx.behaviour = Behaviour(**scenario.behaviour.model_dump())  # same field names, every knob
     secret_arns = {secret.name: _create_secret(aws, secret) for secret in scenario.secrets}
 
     for spec in scenario.connections:
@@ -113,7 +111,7 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
         elif isinstance(item, FunctionFaultSpec):
             aws.dispatcher.faults.append(FunctionFault(item.function, item.kind, item.times, item.when))
         else:
-            dx.faults.operations.append(OperationFault(item.operation, item.error, item.times))
+            dx.faults.operations.append(OperationFault(item.operation, item.error, item.times, item.message))
     return secret_arns
 
 
@@ -129,7 +127,7 @@ def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Sce
                 values = [v.value for v in secret.versions]
                 values += [e.value for e in scenario.events if e.type == "PutSecretValue" and e.secret == secret.name]
                 router |= {v["ckn"] for v in values if isinstance(v, dict) and isinstance(v.get("ckn"), str)}
-    holder.router_ckns = {c.lower() for c in router}
+    aws.dx.seed_router_ckns(holder, router)
 
 
 def _router_automation(aws: LocalAws, scenario: Scenario, secret_name: str) -> None:
@@ -138,7 +136,7 @@ def _router_automation(aws: LocalAws, scenario: Scenario, secret_name: str) -> N
     value = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"])
     for spec in [*scenario.connections, *scenario.lags]:
         if spec.router_follows_secret and spec.id in secret.tags.get("macsec:target", "").split(","):
-            aws.dx.find(spec.id).router_ckns.add(str(value["ckn"]).lower())
+            aws.dx.add_router_ckn(spec.id, str(value["ckn"]))
 
 
 def _create_secret(aws: LocalAws, secret: Any) -> str:

@@ -75,7 +75,7 @@ def associated_ckns(report: dict[str, Any], target: str) -> list[str]:
 def ports_down(report: dict[str, Any], target: str) -> list[str]:
     """The target's ports (a LAG's members) that are not encrypted at the end of the run."""
     view = report["targets"][target]
-    ports = view["members"] if "members" in view else {target: view}
+    ports = view.get("members", {target: view})
     return [port for port, state in ports.items() if state["portEncryptionStatus"] != "Encryption Up"]
 
 

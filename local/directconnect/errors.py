@@ -11,7 +11,7 @@ class DirectConnectClientException(JsonRESTError):
 
 
 class DirectConnectServerException(JsonRESTError):
-    code = 500
+    code = 400  # as AWS's API reference documents it: botocore does not retry it
 
     def __init__(self, message: str = "An internal error occurred.") -> None:
         super().__init__("DirectConnectServerException", message)
@@ -24,12 +24,14 @@ class ThrottlingException(JsonRESTError):
         super().__init__("ThrottlingException", message)
 
 
-def fault(error: str, operation: str) -> JsonRESTError:
-    """An injected fault by its error code."""
+def fault(error: str, operation: str, message: str | None = None) -> JsonRESTError:
+    """An injected fault by its error code, with `message` or a default text."""
     if error == "DirectConnectServerException":
-        return DirectConnectServerException(f"injected fault on {operation}")
+        return DirectConnectServerException(message or f"injected fault on {operation}")
     if error == "DirectConnectClientException":
-        return DirectConnectClientException(f"injected fault on {operation}")
-    if error in ("ThrottlingException", "TooManyRequestsException", "Throttling"):
-        return JsonRESTError(error, "Rate exceeded") if error != "ThrottlingException" else ThrottlingException()
+        return DirectConnectClientException(message or f"injected fault on {operation}")
+    if error == "ThrottlingException":
+        return ThrottlingException(message or "Rate exceeded")
+    if error in ("TooManyRequestsException", "Throttling"):
+        return JsonRESTError(error, message or "Rate exceeded")
     raise ValueError(f"unknown injected error {error!r}")

@@ -26,7 +26,8 @@ class DirectConnectEmulatorResponse(BaseResponse):
 
     # ---- rendering ----
 
-    def _connection(self, connection: Connection, at: float) -> dict[str, Any]:
+    def _connection(self, connection: Connection, at: float, nested: bool = False) -> dict[str, Any]:
+        """A connection as DescribeConnections shows it, or (`nested`) as a member in DescribeLags."""
         owner = self.backend.owner(connection)
         rendered: dict[str, Any] = {
             "ownerAccount": self.current_account,
@@ -42,13 +43,12 @@ class DirectConnectEmulatorResponse(BaseResponse):
             "jumboFrameCapable": False,
             "macSecCapable": connection.mac_sec_capable,
             "encryptionMode": connection.encryption_mode,
-            "macSecKeys": [k.to_dict(at) for k in owner.keys]
-            if connection.lag_id
-            else [k.to_dict(at) for k in connection.keys],
+            "macSecKeys": [k.to_dict(at) for k in owner.listed(at)],
             "tags": [],
         }
-        if connection.mac_sec_capable:
-            rendered["portEncryptionStatus"] = self.backend.port_encryption_status(connection, at)
+        omitted = nested and self.backend.behaviour.lag_members_omit_port_status
+        if connection.mac_sec_capable and not omitted:
+            rendered["portEncryptionStatus"] = self.backend.reported_port_status(connection, at)
         if connection.lag_id:
             rendered["lagId"] = connection.lag_id
         return rendered
@@ -66,14 +66,14 @@ class DirectConnectEmulatorResponse(BaseResponse):
             "minimumLinks": 0,
             "awsDeviceV2": "EqDC2-emulated",
             "awsLogicalDeviceId": "EqDC2-emulated-1",
-            "connections": [self._connection(self.backend.connections[m], at) for m in lag.member_ids],
+            "connections": [self._connection(self.backend.connections[m], at, nested=True) for m in lag.member_ids],
             "allowsHostedConnections": False,
             "jumboFrameCapable": False,
             "hasLogicalRedundancy": "no",
             "tags": [],
             "macSecCapable": lag.mac_sec_capable,
             "encryptionMode": lag.encryption_mode,
-            "macSecKeys": [k.to_dict(at) for k in lag.keys],
+            "macSecKeys": [k.to_dict(at) for k in lag.listed(at)],
         }
 
     def _holder(self, holder: KeyHolder, at: float) -> dict[str, Any]:
@@ -129,7 +129,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 params.get("connectionId"), params.get("secretARN"), params.get("ckn"), params.get("cak")
             )
             at = self.backend.clock()
-            return {"connectionId": holder.target_id, "macSecKeys": [k.to_dict(at) for k in holder.keys]}
+            return {"connectionId": holder.target_id, "macSecKeys": [k.to_dict(at) for k in holder.listed(at)]}
 
         return json.dumps(self.backend.call("AssociateMacSecKey", params.get("connectionId"), run))
 

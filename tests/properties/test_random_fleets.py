@@ -132,9 +132,9 @@ def fleets(draw: Any) -> dict[str, Any]:
         + draw(st.lists(FUNCTION_FAULTS, max_size=2))
     )
     return {
-        # Ten minutes is far above every association time drawn, and keeps a key that never associates (a
+        # Five minutes is above every association time drawn (240 s at most), and keeps a key that never associates (a
         # router that never gets it, under associationWaitsForRouter) from costing 30 minutes of rounds.
-        "settings": {"associationTimeoutSeconds": 600},
+        "settings": {"associationTimeoutSeconds": 300},
         "connections": connections,
         "lags": lags,
         "secrets": secrets,

@@ -81,7 +81,8 @@ def restore_previous_keys(
 
 def find_pairs(secret_arn: str, ckns: list[str], secrets: SecretsGateway) -> dict[str, KeyMaterial]:
     """The pairs for these CKNs (lower-case keys) among every version of the secret, newest first."""
-    wanted, found = {c.lower() for c in ckns}, {}
+    wanted = {c.lower() for c in ckns}
+    found: dict[str, KeyMaterial] = {}
     try:
         version_ids = secrets.version_ids(secret_arn)
     except SecretNotFound:
