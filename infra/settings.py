@@ -119,8 +119,10 @@ class DeploymentSettings(BaseModel):
         settle = self.encryption_settle_seconds
         rounds = (
             math.ceil(self.association_timeout_seconds / self.poll_interval_seconds)
-            + math.ceil((self.association_timeout_seconds + settle) / self.poll_interval_seconds) + 1  # restore
-            + math.ceil((self.disassociation_timeout_seconds + settle) / self.poll_interval_seconds) + 1
+            + math.ceil((self.association_timeout_seconds + settle) / self.poll_interval_seconds)
+            + 1  # restore
+            + math.ceil((self.disassociation_timeout_seconds + settle) / self.poll_interval_seconds)
+            + 1
             + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
         )
         return self.max_targets_per_secret * (9 * rounds + 60) + 40

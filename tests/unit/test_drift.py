@@ -47,3 +47,28 @@ def test_each_managed_target_is_compared_with_its_current_key(emulated: Emulated
     )
     assert [s.target for s in only] == ["dxlag-cccc3333"]
     assert json.dumps(only[0].dump())  # serialisable for the Lambda's answer
+
+
+def test_a_disassociated_key_that_stays_listed_is_not_stale(emulated: Emulated) -> None:
+    # Given Direct Connect keeps disassociated keys listed for ever, and a target that dropped its old key
+    emulated.backend.behaviour.disassociated_keys_linger_seconds = None
+    current, old = new_key(), new_key()
+    target = Connection("dxcon-aaaa1111", "a", True, "must_encrypt")
+    emulated.backend.add_connection(target)
+    emulated.backend.seed_router_ckns(target, [current[0]])
+    emulated.backend.seed_key(target, *old)
+    emulated.backend.seed_key(target, *current)
+    old_arn = next(
+        k["secretARN"] for k in emulated.dx.describe_connections()["connections"][0]["macSecKeys"] if k["ckn"] == old[0]
+    )
+    emulated.dx.disassociate_mac_sec_key(connectionId="dxcon-aaaa1111", secretARN=old_arn)
+    emulated.secret("macsec/a", {"ckn": current[0], "cak": current[1]}, {"macsec:target": "dxcon-aaaa1111"})
+    settings = RuntimeSettings()
+
+    # While the old key is disassociating it is stale; once `disassociated` it is listed but gone
+    (status,) = check_drift(secrets(emulated.secrets), directconnect(emulated.dx), "macsec/", settings)
+    assert status.findings == ["StaleKeys"]
+    emulated.clock.advance(emulated.backend.behaviour.disassociation_seconds)
+    (status,) = check_drift(secrets(emulated.secrets), directconnect(emulated.dx), "macsec/", settings)
+    assert (old[0], "disassociated") in [(k["ckn"], k["state"]) for k in status.keys]
+    assert status.findings == []

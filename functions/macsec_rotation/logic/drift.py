@@ -69,7 +69,7 @@ def _status(secret: Secret, target_id: str, secrets: SecretsGateway, dx: DirectC
     associated = [k for k in target.keys if k.state == "associated"]
     if not any(same_ckn(k.ckn, current) for k in associated):
         findings.append("CurrentKeyMissing")
-    if any(not same_ckn(k.ckn, current) for k in target.keys):
+    if any(not same_ckn(k.ckn, current) for k in target.keychain):  # a listed `disassociated` key is gone
         findings.append("StaleKeys")
     if target.ports_down:
         findings.append("EncryptionDown")
