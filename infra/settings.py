@@ -48,7 +48,7 @@ class DeploymentSettings(BaseModel):
     notification_email: str | None = None
     managed_targets: tuple[str, ...] = ()
     rotation_days: int = Field(default=30, ge=1, le=1000)
-    lock_poll_seconds: int = Field(default=30, ge=5, le=600)
+    lock_poll_seconds: int = Field(default=60, ge=5, le=600)
     max_targets_per_secret: int = Field(default=4, ge=1, le=40)
     drift_check_schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
     # How long every port must keep encryption before "removed" or "restored" counts: port status follows a
@@ -58,12 +58,17 @@ class DeploymentSettings(BaseModel):
     @property
     def lock_ttl_seconds(self) -> int:
         """Longest a rotation can hold a target: association, removal, restore, plus a margin."""
-        return (
-            2 * self.association_timeout_seconds
-            + self.disassociation_timeout_seconds
-            + 2 * self.encryption_settle_seconds
-            + 600
-        )
+        return self.association_timeout_seconds + self.removal_seconds + self.restore_seconds + 600
+
+    @property
+    def removal_seconds(self) -> int:
+        """Old keys leave, then encryption must hold across the settle period."""
+        return self.disassociation_timeout_seconds + self.encryption_settle_seconds
+
+    @property
+    def restore_seconds(self) -> int:
+        """An old key may have to be gone before Direct Connect takes it back, then associate, then settle."""
+        return self.disassociation_timeout_seconds + self.association_timeout_seconds + self.encryption_settle_seconds
 
     @field_validator("managed_targets", mode="before")
     @classmethod
@@ -116,13 +121,14 @@ class DeploymentSettings(BaseModel):
     def worst_case_history_events(self) -> int:
         """Events one execution can write if every target waits out every bound (a Wait, a Lambda task and a
         Choice write 9 events a round; the other states of an iteration about 60)."""
-        settle = self.encryption_settle_seconds
+
+        def rounds_for(seconds: int) -> int:
+            return math.ceil(seconds / self.poll_interval_seconds) + 1
+
         rounds = (
-            math.ceil(self.association_timeout_seconds / self.poll_interval_seconds)
-            + math.ceil((self.association_timeout_seconds + settle) / self.poll_interval_seconds)
-            + 1  # restore
-            + math.ceil((self.disassociation_timeout_seconds + settle) / self.poll_interval_seconds)
-            + 1
+            rounds_for(self.association_timeout_seconds)
+            + rounds_for(self.removal_seconds)
+            + rounds_for(self.restore_seconds)
             + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
         )
         return self.max_targets_per_secret * (9 * rounds + 60) + 40

@@ -36,6 +36,10 @@ TRANSIENT_ERRORS = [
 ]
 # (errors, first interval in seconds, attempts): exponential backoff (x2, at most 120 s) with full jitter.
 RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 10)]
+# Once old keys are being removed, giving up on a crashed step can leave a link without encryption: the
+# removal, its check and the restore retry a crash or time-out as long as a transient error.
+SAFETY_NET_STEPS = ("RemoveOldKeys", "CheckRemoval", "RestorePreviousKey")
+SAFETY_NET_RUNTIME_ATTEMPTS = 10
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
 
 
@@ -203,11 +207,13 @@ class RotationWorkflow(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
+        safety_net = state_name in SAFETY_NET_STEPS
         for errors, first_interval, attempts in RETRIES:
+            crash_in_safety_net = safety_net and errors is LAMBDA_RUNTIME_ERRORS
             task.add_retry(
                 errors=errors,
                 interval=Duration.seconds(first_interval),
-                max_attempts=attempts,
+                max_attempts=SAFETY_NET_RUNTIME_ATTEMPTS if crash_in_safety_net else attempts,
                 backoff_rate=2,
                 max_delay=Duration.seconds(120),
                 jitter_strategy=sfn.JitterType.FULL,

@@ -14,7 +14,7 @@ class RuntimeSettings(BaseModel):
     poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
     association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
-    lock_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    lock_poll_seconds: int = Field(default=60, ge=1, le=3600)
     encryption_settle_seconds: int = Field(default=30, ge=0, le=1800)
     max_targets_per_secret: int = Field(default=4, ge=1)
     lock_ttl_seconds: int = Field(default=5400, ge=60)
@@ -28,7 +28,7 @@ class RuntimeSettings(BaseModel):
             poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "10")),
             association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),
             disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
-            lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "30")),
+            lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "60")),
             encryption_settle_seconds=int(env.get("ENCRYPTION_SETTLE_SECONDS", "30")),
             lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
             max_targets_per_secret=int(env.get("MAX_TARGETS_PER_SECRET", "4")),
@@ -44,8 +44,11 @@ class RuntimeSettings(BaseModel):
         return self.poll_for(self.disassociation_timeout_seconds + self.encryption_settle_seconds, extra=1)
 
     def restore_poll(self) -> Poll:
-        """A restored key gets as long as a new one, then encryption must hold across the settle."""
-        return self.poll_for(self.association_timeout_seconds + self.encryption_settle_seconds, extra=1)
+        """Direct Connect may take a removed CKN back only once it is no longer listed (unpublished): the
+        restore waits as long as an old key may take to go, then as long as a new key may take to associate,
+        then encryption must hold across the settle."""
+        budget = self.disassociation_timeout_seconds + self.association_timeout_seconds + self.encryption_settle_seconds
+        return self.poll_for(budget, extra=1)
 
     def poll_for(self, timeout_seconds: int, extra: int = 0) -> Poll:
         """A bounded poll: enough attempts to cover the timeout, never an unbounded loop."""

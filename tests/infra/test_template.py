@@ -129,6 +129,10 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
         assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in retries.values()), name
         assert "States.ALL" not in json.dumps(task["Retry"]), name
+    # The steps that run once old keys are going never give up on a crash sooner than on throttling.
+    for name, task in tasks.items():
+        runtime = next(r for r in task["Retry"] if r["ErrorEquals"] == LAMBDA_RUNTIME_ERRORS)
+        assert runtime["MaxAttempts"] == (10 if name in ("RemoveOldKeys", "CheckRemoval", "RestorePreviousKey") else 2)
     assert set(TRANSIENT_ERRORS) == {
         "ThrottlingException",
         "TooManyRequestsException",
