@@ -3,9 +3,10 @@
 Each patch is applied only inside `applied()`: Wait states, Retry intervals and the SDK's backoff
 sleep on the virtual clock, and history events carry virtual timestamps; every thread that works
 for an execution (the execution itself and each inline Map worker) is a participant of the clock;
-Lambda tasks call the project's handlers. Where moto repeats work for every execution or task (parsing
-the definition and each JSONPath, making boto3 clients), it is done once; `tests/workflow/
-test_runner_fidelity.py` checks the shortcuts against the APIs they skip.
+Lambda tasks call the project's handlers; the interpreter fails where AWS fails and moto would not
+(`local/strict.py`). Where moto repeats work for every execution or task (parsing the definition and
+each JSONPath, making boto3 clients), it is done once; `tests/workflow/test_runner_fidelity.py` checks
+the shortcuts against the APIs they skip.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
+from . import strict
 from .clock import VirtualClock, VirtualTimeModule
 
 # (function name or ARN, event body) -> (response payload, function error or None)
@@ -163,6 +165,7 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         return datetime.datetime.fromtimestamp(clock.now(), tz=datetime.UTC)
 
     with ExitStack() as stack:
+        stack.enter_context(strict.applied())
         stack.enter_context(mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)))
         stack.enter_context(mock.patch.object(json_path, "parse", _json_path_ext))
         stack.enter_context(mock.patch.object(result_path, "parse", _json_path))
