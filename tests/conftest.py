@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -88,11 +89,26 @@ def new_key() -> tuple[str, str]:
     return secrets.token_hex(32), secrets.token_hex(32)
 
 
+ECHO_DIGITS = 16  # the shortest run of a CAK's hex digits that counts as a (partial) echo
+_HEX_RUN = re.compile(rf"[0-9a-f]{{{ECHO_DIGITS},}}")
+
+
 def assert_no_key_material(blob: Any, caks: list[str]) -> None:
-    """The one scanner every tier uses: no CAK, in either case, anywhere in what a run produced."""
+    """The one scanner every tier uses: no CAK, in either case, anywhere in what a run produced, and no run of
+    16 or more consecutive hex digits taken from one (a service or library text may echo part of a value)."""
     text = (blob if isinstance(blob, str) else json.dumps(blob, default=str)).lower()
     leaked = [cak[:6] + "…" for cak in caks if cak.lower() in text]
     assert not leaked, f"key material leaked: CAKs starting {leaked}"
+    # One set of every 16-digit window of every CAK; the blob's distinct hex runs (a report repeats the same
+    # CKNs and ARNs thousands of times) are slid over it, window by window.
+    windows = {cak.lower()[i : i + ECHO_DIGITS]: cak[:6] for cak in caks for i in range(len(cak) - ECHO_DIGITS + 1)}
+    partial = {
+        windows[run[i : i + ECHO_DIGITS]] + "…"
+        for run in set(_HEX_RUN.findall(text))
+        for i in range(len(run) - ECHO_DIGITS + 1)
+        if run[i : i + ECHO_DIGITS] in windows
+    }
+    assert not partial, f"key material leaked: {ECHO_DIGITS}+ hex digits of CAKs starting {sorted(partial)}"
 
 
 # ---- how many property examples ran, across xdist workers (make soak promises a count) ----

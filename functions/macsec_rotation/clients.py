@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from .gateways.aws_errors import redact_error_response
 from .gateways.directconnect import DirectConnectGateway
 from .gateways.executions import ExecutionsGateway
 from .gateways.locks import LocksGateway
@@ -32,17 +33,30 @@ def _default(service: str) -> BaseClient:
     return _client(service, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
+def _redact_service_error(parsed: Any, **_: Any) -> None:
+    if isinstance(parsed, dict):
+        redact_error_response(parsed)
+
+
+def _redacting(client: BaseClient) -> BaseClient:
+    """A service may echo request parameters (AssociateMacSecKey's CAK) in an error text. Redacted as the
+    response is parsed, before botocore builds the ClientError: X-Ray's SDK subsegment records that error
+    at once, before any of our code could see it. Registered once per client, injected ones too."""
+    client.meta.events.register("after-call", _redact_service_error, unique_id="macsec-redact-service-errors")
+    return client
+
+
 def directconnect(client: BaseClient | None = None) -> DirectConnectGateway:
-    return DirectConnectGateway(client or _default("directconnect"))
+    return DirectConnectGateway(_redacting(client or _default("directconnect")))
 
 
 def secrets(client: BaseClient | None = None) -> SecretsGateway:
-    return SecretsGateway(client or _default("secretsmanager"))
+    return SecretsGateway(_redacting(client or _default("secretsmanager")))
 
 
 def executions(state_machine_arn: str, client: BaseClient | None = None) -> ExecutionsGateway:
-    return ExecutionsGateway(client or _default("stepfunctions"), state_machine_arn)
+    return ExecutionsGateway(_redacting(client or _default("stepfunctions")), state_machine_arn)
 
 
 def locks(table_name: str, client: BaseClient | None = None) -> LocksGateway:
-    return LocksGateway(client or _default("dynamodb"), table_name)
+    return LocksGateway(_redacting(client or _default("dynamodb")), table_name)

@@ -15,6 +15,8 @@ from .errors import InvalidKeyMaterial
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _KEY_LIKE = re.compile(r"[0-9a-fA-F]{32,}")  # a CAK is 32 or 64 hex digits; ids and ARNs have no such run
+# In a text that is not ours, any run this long may be part of a CAK (or a CKN, a secret name): none is kept.
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,20 @@ def shown(identifier: object) -> str:
     return "(an id that looks like key material, not shown)" if _KEY_LIKE.search(text) else text
 
 
+def redacted(text: str) -> str:
+    """A service's or a library's text as it may reach a cause, a log, a notification or a trace: every run
+    of 16 or more hex digits replaced by a note of what was removed. Such texts may echo request parameters
+    (a CAK), and unlike our own messages they cannot be trusted to name only CKNs and ARNs."""
+    return _HEX_RUN.sub(lambda run: f"<redacted: {len(run.group())} hex digits>", text)
+
+
 def same_ckn(left: str, right: str) -> bool:
     """Direct Connect accepts either case of hex, so CKNs compare case-insensitively."""
     return left.lower() == right.lower()
+
+
+def ckn_among(ckn: str, ckns: list[str]) -> bool:
+    return any(same_ckn(ckn, other) for other in ckns)
 
 
 def parse_key_material(secret_string: str | None, secret_id: str, version_id: str) -> KeyMaterial:

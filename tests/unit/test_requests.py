@@ -46,6 +46,14 @@ def test_bad_console_input_names_the_field_and_never_echoes_values(given: dict[s
     assert "00" * 32 not in str(caught.value)
 
 
+def test_a_cak_pasted_as_a_field_name_is_not_echoed() -> None:
+    cak = "5f" * 32
+    with pytest.raises(InvalidInput) as caught:
+        request_from_event({"secretId": "macsec/x", cak: 1})
+    assert cak[:16] not in str(caught.value)
+    assert "redacted" in str(caught.value)
+
+
 def test_rotation_succeeded_service_event() -> None:
     request = request_from_event(
         event(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import DirectConnectBusy, DirectConnectServerException, ThrottlingException
+from ..keys import redacted
 
 # DynamoDB throttles with ProvisionedThroughputExceededException even in on-demand mode.
 THROTTLING_CODES = frozenset(
@@ -38,7 +40,21 @@ def error_code(error: ClientError) -> str:
 
 
 def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
+    """The service's text, redacted: it feeds every typed error's message, and so causes, notifications and
+    traces, and a service may echo request parameters in it (AssociateMacSecKey's carry the CAK)."""
+    return redacted(str(error.response.get("Error", {}).get("Message", "")))
+
+
+def redact_error_response(parsed: dict[str, Any]) -> None:
+    """Redact, in place, the texts of a parsed error response: Error.Message and the modeled fields botocore
+    copies beside it (Direct Connect's `message`). A ClientError's own text is built from them."""
+    error = parsed.get("Error")
+    if not isinstance(error, dict):
+        return
+    for holder in (parsed, error):
+        for name, value in holder.items():
+            if isinstance(value, str):
+                holder[name] = redacted(value)
 
 
 def is_transient_refusal(error: ClientError) -> bool:

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from ..errors import InvalidInput, VersionNotCurrent
 from ..gateways.secrets import CURRENT
-from ..keys import shown
+from ..keys import redacted, shown
 from ..models import ConsoleInput
 
 SECRETS_MANAGER_SOURCE = "aws.secretsmanager"
@@ -20,7 +20,8 @@ def _describe_validation_error(error: ValidationError) -> str:
     # Only field locations and pydantic's message; the offending value may be key material.
     problems = []
     for issue in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in issue["loc"]) or "input"
+        # A rejected extra key is its own location: someone may have pasted a CAK as a field name.
+        where = redacted(".".join(str(part) for part in issue["loc"])) or "input"
         problems.append(f"{where}: {issue['msg']}")
     return "; ".join(problems)
 
