@@ -116,6 +116,7 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
 
 
 def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Scenario) -> None:
+    holder.tags = dict(spec.tags) if spec.tags is not None else _binding(spec.id, scenario)
     for key in spec.keys:
         aws.dx.seed_key(holder, key.ckn, key.cak)
     if spec.router_ckns is not None:
@@ -128,6 +129,21 @@ def _seed_keys(aws: LocalAws, holder: KeyHolder, spec: TargetSpec, scenario: Sce
                 values += [e.value for e in scenario.events if e.type == "PutSecretValue" and e.secret == secret.name]
                 router |= {v["ckn"] for v in values if isinstance(v, dict) and isinstance(v.get("ckn"), str)}
     aws.dx.seed_router_ckns(holder, router)
+
+
+def _binding(target_id: str, scenario: Scenario) -> dict[str, str]:
+    """The macsec:secret tag of a target the scenario gives no tags: the first secret naming it, by its
+    macsec:target tag or as the target of a console start."""
+    named = [s.name for s in scenario.secrets if target_id in _split(s.tags.get("macsec:target", ""))]
+    for event in scenario.events:
+        started = event.input or {}
+        if target_id in _split(str(started.get("target") or "")) and started.get("secretId"):
+            named.append(str(started["secretId"]))
+    return {"macsec:secret": named[0]} if named else {}
+
+
+def _split(ids: str) -> list[str]:
+    return [part.strip() for part in ids.split(",") if part.strip()]
 
 
 def _router_automation(aws: LocalAws, scenario: Scenario, secret_name: str) -> None:

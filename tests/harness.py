@@ -87,6 +87,7 @@ KNOWN_ERRORS = {
     "InvalidInput",
     "SecretNotFound",
     "TargetNotFound",
+    "TargetNotAuthorized",
     "InvalidKeyMaterial",
     "VersionNotCurrent",
     "TargetNotMacsecCapable",

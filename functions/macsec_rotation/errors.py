@@ -27,6 +27,10 @@ class TargetNotFound(RotationError):
     """No connection or LAG with that id in this account and Region."""
 
 
+class TargetNotAuthorized(RotationError):
+    """The target is not bound to the secret by its owner (Direct Connect tag macsec:secret)."""
+
+
 class InvalidKeyMaterial(RotationError):
     """The secret value is not a JSON object with a 64-hex-digit ckn and cak."""
 

@@ -19,7 +19,9 @@ Outcome = Literal["Rotated", "AlreadyCurrent", "Superseded"]
 class StateModel(BaseModel):
     """camelCase on the wire (Step Functions input/output), snake_case in Python."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # A validation error prints the offending input value by default (up to 22 characters of it, enough for
+    # part of a CAK pasted into a field); hidden, the error still names the field and what was wrong.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, hide_input_in_errors=True)
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, mode="json")
@@ -28,7 +30,9 @@ class StateModel(BaseModel):
 class ConsoleInput(StateModel):
     """What an operator types in the Step Functions console (and what events normalise to)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", hide_input_in_errors=True
+    )
 
     secret_id: str = Field(min_length=1, max_length=2048)
     target: str | None = None
@@ -47,6 +51,13 @@ class Failure(StateModel):
     cause: str
 
 
+class KeptKey(StateModel):
+    """An old key the rotation left on the target, and why."""
+
+    ckn: str
+    reason: str
+
+
 class TargetRotation(StateModel):
     """One target's rotation: the item each Map iteration carries from step to step."""
 
@@ -55,8 +66,9 @@ class TargetRotation(StateModel):
     version_pinned: bool = False  # the request named the version (events do): superseded, not re-targeted
     target: str
     target_type: TargetType
-    new_ckn: str
-    action: Action
+    # Known once PlanTarget has read the version under the target's lock; Prepare reads no key material.
+    new_ckn: str = ""
+    action: Action | None = None
     wanted_mode: EncryptionMode | None = None
     mode_before: EncryptionMode | None = None
     ports_encrypted_before: list[str] = Field(default_factory=list)
@@ -66,6 +78,7 @@ class TargetRotation(StateModel):
     mode_after: EncryptionMode | None = None
     tightening_skipped: str | None = None
     removed_ckns: list[str] = Field(default_factory=list)
+    kept_ckns: list[KeptKey] = Field(default_factory=list)
     restored_ckns: list[str] = Field(default_factory=list)
     # Since when (epoch seconds) every port that had encryption has it again, with nothing left to wait
     # for: "removed" and "restored" need it to hold across encryptionSettleSeconds.
@@ -89,6 +102,7 @@ class TargetResult(StateModel):
     outcome: Outcome
     new_ckn: str
     removed_ckns: list[str]
+    kept_ckns: list[KeptKey] = Field(default_factory=list)
     encryption_mode_before: EncryptionMode | None
     encryption_mode_after: EncryptionMode | None
     tightening_skipped: str | None = None

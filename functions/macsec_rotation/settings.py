@@ -20,6 +20,7 @@ class RuntimeSettings(BaseModel):
     lock_ttl_seconds: int = Field(default=5400, ge=60)
     target_tag: str = "macsec:target"
     mode_tag: str = "macsec:encryption-mode"
+    binding_tag: str = "macsec:secret"  # on the Direct Connect target, set by its owner
 
     @classmethod
     def from_env(cls) -> RuntimeSettings:

@@ -60,6 +60,7 @@ class KeyHolder:
     # accepted too (held since before the run).
     router_ckns: dict[str, float] = field(default_factory=dict)
     stuck_state: str | None = None  # injected: new keys never leave this state
+    tags: dict[str, str] = field(default_factory=dict)  # Direct Connect resource tags (e.g. macsec:secret)
 
     if not TYPE_CHECKING:  # hidden from mypy, which would otherwise accept any attribute on a KeyHolder
 

@@ -44,7 +44,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
             "macSecCapable": connection.mac_sec_capable,
             "encryptionMode": connection.encryption_mode,
             "macSecKeys": [k.to_dict(at) for k in owner.listed(at)],
-            "tags": [],
+            "tags": _tags(connection),
         }
         omitted = nested and self.backend.behaviour.lag_members_omit_port_status
         if connection.mac_sec_capable and not omitted:
@@ -70,7 +70,7 @@ class DirectConnectEmulatorResponse(BaseResponse):
             "allowsHostedConnections": False,
             "jumboFrameCapable": False,
             "hasLogicalRedundancy": "no",
-            "tags": [],
+            "tags": _tags(lag),
             "macSecCapable": lag.mac_sec_capable,
             "encryptionMode": lag.encryption_mode,
             "macSecKeys": [k.to_dict(at) for k in lag.listed(at)],
@@ -159,6 +159,10 @@ class DirectConnectEmulatorResponse(BaseResponse):
             return self._holder(holder, self.backend.clock())
 
         return json.dumps(self.backend.call(operation, params.get(id_param), run))
+
+
+def _tags(holder: KeyHolder) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in holder.tags.items()]
 
 
 def raise_not_found(target_id: str) -> None:

@@ -107,6 +107,8 @@ def fleets(draw: Any) -> dict[str, Any]:
             spec["routerFollowsSecret"] = draw(st.integers(0, 5)) > 0  # router automation, usually
         if draw(st.integers(0, 5)) == 0:  # a router that never learns the new keys
             spec["routerCkns"] = [old["ckn"]]
+        if draw(st.integers(0, 9)) == 0:  # its owner bound it to no secret: nothing may touch it
+            spec["tags"] = {}
         if target_id.startswith("dxlag-"):
             lags.append({**spec, "members": [f"dxcon-{n:04d}c{m:03d}" for m in range(draw(st.integers(1, 2)))]})
         else:
@@ -166,13 +168,13 @@ def unpublished_behaviour(draw: Any) -> dict[str, Any]:
 
 
 def restorable(fleet: dict[str, Any]) -> bool:
-    """Whether a key removed by a rotation can ever be associated again: not in the one world where Direct
-    Connect refuses a listed CKN and keeps disassociated keys listed for ever (then only the router's having
-    the new key protects the link)."""
+    """Whether a key removed by a rotation can always be associated again: not where Direct Connect keeps
+    disassociated keys listed for ever and either refuses a listed CKN or counts listed keys toward the three
+    (then every removal uses up a place for good). There only the router's having the new key protects the
+    link."""
     behaviour = fleet["behaviour"]
-    return not (
-        behaviour["reassociateLingeringCkn"] == "afterGone" and behaviour["disassociatedKeysLingerSeconds"] is None
-    )
+    stuck_forever = behaviour["reassociateLingeringCkn"] == "afterGone" or behaviour["lingeringKeysCountTowardLimit"]
+    return not (behaviour["disassociatedKeysLingerSeconds"] is None and stuck_forever)
 
 
 @st.composite
@@ -208,6 +210,12 @@ def check_invariants(fleet: dict[str, Any]) -> None:
     # or it started on that key (a scheduled rotation that failed starts none, and changes no key).
     worked_on = {r["target"] for e in report["executions"] for r in (e["output"] or {}).get("results", [])}
     started_on = {t["id"]: [k["ckn"] for k in t["keys"]] for t in [*fleet["connections"], *fleet["lags"]]}
+    # A target bound to no secret ends exactly as it began: its keys, its mode.
+    for spec in [*fleet["connections"], *fleet["lags"]]:
+        if spec.get("tags") == {} and spec["id"] not in dropped:
+            view = report["targets"][spec["id"]]
+            assert associated_ckns(report, spec["id"]) == sorted(k["ckn"] for k in spec["keys"]), spec["id"]
+            assert view["encryptionMode"] == spec["encryptionMode"], spec["id"]
     # Every port that was encrypted when the run began ends encrypted whenever a restorable pair existed:
     # the target's key was not dropped by Direct Connect, its secret not deleted, and Direct Connect lets a
     # removed key come back.

@@ -6,7 +6,7 @@ from local.directconnect import Connection
 from macsec_rotation.clients import directconnect, secrets
 from macsec_rotation.logic.association import associate_new_key
 from macsec_rotation.logic.cleanup import check_removal, remove_old_keys
-from macsec_rotation.logic.prepare import plan_rotation
+from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
 from macsec_rotation.logic.restore import restore_previous_keys
 from macsec_rotation.models import ConsoleInput, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
@@ -30,7 +30,7 @@ def rotated_without_the_router(
 ) -> TargetRotation:
     """A must_encrypt link on `old`, secret writes of keys the router lacks, the last one planned and put on
     the link, the old key removed: the removal check has just seen encryption go down."""
-    target = Connection(TARGET, "c", True, "must_encrypt")
+    target = Connection(TARGET, "c", True, "must_encrypt", tags={"macsec:secret": "macsec/x"})
     emulated.backend.add_connection(target)
     emulated.backend.seed_router_ckns(target, [old[0]])
     emulated.backend.seed_key(target, *old)
@@ -39,6 +39,7 @@ def rotated_without_the_router(
         emulated.secrets.put_secret_value(SecretId=arn, SecretString=f'{{"ckn": "{key[0]}", "cak": "{key[1]}"}}')
     sm, dx = secrets(emulated.secrets), directconnect(emulated.dx)
     (item,) = plan_rotation(ConsoleInput(secret_id="macsec/x"), sm, dx, SETTINGS).targets
+    item = replan_under_lock(item, sm, dx, SETTINGS)
     item = associate_new_key(item, sm, dx)
     emulated.clock.advance(emulated.backend.behaviour.association_seconds)
     item = remove_old_keys(item.model_copy(update={"status": "associated"}), dx, SETTINGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from local.directconnect import Connection
@@ -16,7 +18,7 @@ from macsec_rotation.errors import (
 from macsec_rotation.logic.association import associate_new_key, check_association
 from macsec_rotation.logic.cleanup import check_removal, remove_old_keys
 from macsec_rotation.logic.encryption import tighten_encryption
-from macsec_rotation.logic.prepare import plan_rotation
+from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
 from macsec_rotation.models import ConsoleInput, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import Emulated, new_key
@@ -26,7 +28,7 @@ SETTINGS = RuntimeSettings(poll_interval_seconds=10, encryption_settle_seconds=3
 
 
 def setup(emulated: Emulated, keys: int = 1, **connection: object) -> tuple[Connection, list[tuple[str, str]]]:
-    item = Connection(TARGET, "c", True, "should_encrypt", **connection)  # type: ignore[arg-type]
+    item = Connection(TARGET, "c", True, "should_encrypt", tags={"macsec:secret": "macsec/x"}, **connection)  # type: ignore[arg-type]
     emulated.backend.add_connection(item)
     old = [new_key() for _ in range(keys)]
     for ckn, cak in old:
@@ -34,16 +36,19 @@ def setup(emulated: Emulated, keys: int = 1, **connection: object) -> tuple[Conn
     return item, old
 
 
-def plan(emulated: Emulated, value: dict[str, str], **request: str) -> TargetRotation:
-    emulated.secret("macsec/x", value, {"macsec:target": TARGET, "macsec:encryption-mode": "must_encrypt"})
-    result = plan_rotation(
-        ConsoleInput(secret_id="macsec/x", **request),
-        secrets(emulated.secrets),
-        directconnect(emulated.dx),
-        RuntimeSettings(poll_interval_seconds=10),
-    )
-    (item,) = result.targets
-    return item
+def plan(
+    emulated: Emulated, value: dict[str, str], previous: tuple[str, str] | None = None, **request: str
+) -> TargetRotation:
+    """Plan a rotation to `value`; `previous` is a pair the secret held before (the key on the link)."""
+    first = {"ckn": previous[0], "cak": previous[1]} if previous else value
+    arn = emulated.secret("macsec/x", first, {"macsec:target": TARGET, "macsec:encryption-mode": "must_encrypt"})
+    if previous:
+        emulated.secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+    settings = RuntimeSettings(poll_interval_seconds=10)
+    sm, dx = secrets(emulated.secrets), directconnect(emulated.dx)
+    (item,) = plan_rotation(ConsoleInput(secret_id="macsec/x", **request), sm, dx, settings).targets
+    assert item.new_ckn == "" and item.action is None  # Prepare reads no key material; PlanTarget decides
+    return replan_under_lock(item, sm, dx, settings)
 
 
 def live(emulated: Emulated) -> list[tuple[str, str]]:
@@ -124,7 +129,7 @@ def test_tighten_and_remove_twice_reach_the_same_end_state(emulated: Emulated) -
     ckn, cak = new_key()
     connection_item.router_ckns = {old[0][0], ckn}
     item = associate_new_key(
-        plan(emulated, {"ckn": ckn, "cak": cak}), secrets(emulated.secrets), directconnect(emulated.dx)
+        plan(emulated, {"ckn": ckn, "cak": cak}, previous=old[0]), secrets(emulated.secrets), directconnect(emulated.dx)
     )
     emulated.clock.advance(emulated.backend.behaviour.association_seconds)
     first = tighten_encryption(item, directconnect(emulated.dx))
@@ -157,3 +162,21 @@ def test_more_targets_than_one_execution_can_hold_are_refused(emulated: Emulated
             directconnect(emulated.dx),
             RuntimeSettings(max_targets_per_secret=4),
         )
+
+
+def test_a_key_no_version_of_the_secret_holds_is_kept_and_said_why(emulated: Emulated) -> None:
+    # Given a target whose key the secret never held (put there by hand), and one it did hold
+    connection_item, old = setup(emulated, keys=2)
+    ckn, cak = new_key()
+    connection_item.router_ckns = {old[0][0], old[1][0], ckn}
+    known = old[1]
+    item = plan(emulated, {"ckn": ckn, "cak": cak}, previous=known)
+    # When the rotation plans, associates and removes the old keys
+    assert [k.ckn for k in item.kept_ckns] == [old[0][0]]
+    assert "could not be put back" in item.kept_ckns[0].reason
+    item = associate_new_key(item, secrets(emulated.secrets), directconnect(emulated.dx))
+    emulated.clock.advance(emulated.backend.behaviour.association_seconds)
+    removed = remove_old_keys(item, directconnect(emulated.dx), SETTINGS)
+    # Then only the key it could put back was removed
+    assert removed.removed_ckns == [known[0]]
+    assert (old[0][0], "associated") in live(emulated)

@@ -38,6 +38,7 @@ def test_a_connection_is_rotated_and_tightened_without_losing_encryption() -> No
         "outcome": "Rotated",
         "newCkn": NEW[0],
         "removedCkns": [OLD[0]],
+        "keptCkns": [],
         "encryptionModeBefore": "should_encrypt",
         "encryptionModeAfter": "must_encrypt",
         "tighteningSkipped": None,

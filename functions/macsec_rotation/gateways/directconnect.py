@@ -52,6 +52,10 @@ class Target:
     keys: tuple[MacsecKey, ...]
     ports: tuple[Port, ...]
     lag_id: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def tag(self, key: str) -> str | None:
+        return next((value for name, value in self.tags if name == key), None)
 
     def key(self, ckn: str) -> MacsecKey | None:
         """The key with this CKN that is not on its way out, if any."""
@@ -84,6 +88,10 @@ def _keys(raw: dict[str, Any]) -> tuple[MacsecKey, ...]:
         MacsecKey(ckn=k.get("ckn", ""), secret_arn=k.get("secretARN", ""), state=k.get("state", ""))
         for k in raw.get("macSecKeys", [])
     )
+
+
+def _tags(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(t.get("key", "")), str(t.get("value", ""))) for t in raw.get("tags") or [])
 
 
 def _port(raw: dict[str, Any]) -> Port:
@@ -124,6 +132,7 @@ class DirectConnectGateway:
             keys=_keys(raw),
             ports=(_port(raw),),
             lag_id=raw.get("lagId"),
+            tags=_tags(raw),
         )
 
     def _describe_lag(self, lag_id: str) -> Target:
@@ -139,6 +148,7 @@ class DirectConnectGateway:
             encryption_mode=raw.get("encryptionMode"),
             keys=_keys(raw),
             ports=tuple(self._member_port(member) for member in raw.get("connections", [])),
+            tags=_tags(raw),
         )
 
     def _member_port(self, member: dict[str, Any]) -> Port:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import clock
 from ..errors import DisassociationTimeout, NewKeyNotAssociated, TargetNotAvailable
 from ..gateways.directconnect import DirectConnectGateway, Target
-from ..keys import same_ckn
+from ..keys import ckn_among, same_ckn
 from ..models import Failure, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
@@ -32,7 +32,8 @@ def remove_old_keys(item: TargetRotation, dx: DirectConnectGateway, settings: Ru
         )
     removed = {*item.removed_ckns, *already_gone}
     # With encryption already gone the check goes straight to the restore: remove nothing more.
-    old_keys = [] if lost else [k for k in target.live_keys if not same_ckn(k.ckn, item.new_ckn)]
+    kept = {k.ckn.lower() for k in item.kept_ckns}
+    old_keys = [] if lost else [k for k in target.live_keys if not ckn_among(k.ckn, [item.new_ckn, *kept])]
     for key in old_keys:
         dx.disassociate(item.target, key.secret_arn)
         logger.info("old key disassociated", target=item.target, ckn=key.ckn)

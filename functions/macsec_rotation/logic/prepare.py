@@ -8,6 +8,8 @@ from ..errors import (
     InvalidInput,
     InvalidKeyMaterial,
     KeychainFull,
+    SecretNotFound,
+    TargetNotAuthorized,
     TargetNotAvailable,
     TargetNotMacsecCapable,
     VersionNotCurrent,
@@ -15,9 +17,18 @@ from ..errors import (
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import CURRENT, Secret, SecretsGateway
 from ..keys import parse_key_material, same_ckn, shown
-from ..models import MODE_STRICTNESS, Action, ConsoleInput, EncryptionMode, RotationPlan, TargetRotation
+from ..models import (
+    MODE_STRICTNESS,
+    Action,
+    ConsoleInput,
+    EncryptionMode,
+    KeptKey,
+    RotationPlan,
+    TargetRotation,
+)
 from ..observability import logger
 from ..settings import RuntimeSettings
+from .pairs import find_pairs
 
 KEYCHAIN_SIZE = 3
 _TARGET_ID = re.compile(r"dx(con|lag)-[0-9a-zA-Z]{1,40}")
@@ -26,39 +37,50 @@ _TARGET_ID = re.compile(r"dx(con|lag)-[0-9a-zA-Z]{1,40}")
 def plan_rotation(
     request: ConsoleInput, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
 ) -> RotationPlan:
+    """Resolve the request and refuse what cannot be done, reading no key material: the key is read, and
+    every decision taken, by PlanTarget under the target's lock."""
     secret = secrets.describe(request.secret_id)
     version_id = _current_version(secret, request.version_id)
-    key = parse_key_material(secrets.secret_string(secret.arn, version_id), secret.name, version_id)
     target_ids = _target_ids(request, secret, settings)
     wanted_mode = _wanted_mode(request, secret, settings)
-
-    pinned = request.version_id is not None
     items = []
     for target_id in target_ids:
         target = dx.describe(target_id)
-        _check_target(target)
-        items.append(_plan_target(secret, version_id, key.ckn, target, wanted_mode, settings, pinned))
+        _check_target(target, secret, settings)
+        items.append(
+            TargetRotation(
+                secret_arn=secret.arn,
+                version_id=version_id,
+                version_pinned=request.version_id is not None,
+                target=target.target_id,
+                target_type=target.target_type,
+                wanted_mode=wanted_mode,
+                poll=settings.poll_for(settings.association_timeout_seconds),
+            )
+        )
     return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items)
 
 
 def replan_under_lock(
     item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
 ) -> TargetRotation:
-    """Decide again once this execution holds the target's lock: another rotation may have changed the
-    keys or the secret while it waited. A request for a version that is no longer current (an event's)
-    ends as Superseded; one that named no version (a console start) takes the current one."""
+    """Decide once this execution holds the target's lock: another rotation may have changed the keys or
+    the secret while it waited. A request for a version that is no longer current (an event's) ends as
+    Superseded; one that named no version (a console start) takes the current one."""
     secret = secrets.describe(item.secret_arn)
-    version_id, new_ckn = item.version_id, item.new_ckn
+    version_id = item.version_id
     current = secret.version_in_stage(CURRENT)
     if current != version_id:
         if item.version_pinned or current is None:
             logger.info("superseded", target=item.target, version_id=version_id, current_version_id=current)
-            return item.model_copy(update={"action": "Superseded", "status": "superseded"})
+            ckn = _ckn_of(secret, version_id, secrets)
+            return item.model_copy(update={"action": "Superseded", "status": "superseded", "new_ckn": ckn})
         version_id = current
-        new_ckn = parse_key_material(secrets.secret_string(secret.arn, current), secret.name, current).ckn
+    new_ckn = parse_key_material(secrets.secret_string(secret.arn, version_id), secret.name, version_id).ckn
     target = dx.describe(item.target)
-    _check_target(target)
-    return _plan_target(secret, version_id, new_ckn, target, item.wanted_mode, settings, item.version_pinned)
+    _check_target(target, secret, settings)
+    planned = _plan_target(secret, version_id, new_ckn, target, item.wanted_mode, settings, item.version_pinned)
+    return planned.model_copy(update={"kept_ckns": _unrestorable_keys(planned, target, secrets)})
 
 
 def _plan_target(
@@ -92,6 +114,29 @@ def _plan_target(
         ckns_before=[k.ckn for k in target.keys if k.state == "associated" and not same_ckn(k.ckn, new_ckn)],
         poll=settings.poll_for(settings.association_timeout_seconds),
     )
+
+
+def _ckn_of(secret: Secret, version_id: str, secrets: SecretsGateway) -> str:
+    """The CKN a superseded version held, for the result; none when it holds no valid pair (it is not put on
+    any link, so it is not refused either)."""
+    try:
+        return parse_key_material(secrets.secret_string(secret.arn, version_id), secret.name, version_id).ckn
+    except (InvalidKeyMaterial, SecretNotFound):
+        return ""
+
+
+def _unrestorable_keys(item: TargetRotation, target: Target, secrets: SecretsGateway) -> list[KeptKey]:
+    """Old keys whose pair no version of the secret holds: removing one could not be undone if the new key
+    fails, so it stays on the target."""
+    old = [k.ckn for k in target.live_keys if not same_ckn(k.ckn, item.new_ckn)]
+    if item.action not in ("Associate", "AwaitAssociation", "CleanUp") or not old:
+        return []
+    pairs = find_pairs(item.secret_arn, old, secrets)
+    reason = (
+        "no version of the secret holds this key's pair, so it could not be put back if the new key failed; "
+        "remove it by hand once the new key carries the link"
+    )
+    return [KeptKey(ckn=ckn, reason=reason) for ckn in old if ckn.lower() not in pairs]
 
 
 def _current_version(secret: Secret, requested: str | None) -> str:
@@ -145,11 +190,19 @@ def _wanted_mode(request: ConsoleInput, secret: Secret, settings: RuntimeSetting
     return tagged  # type: ignore[return-value]
 
 
-def _check_target(target: Target) -> None:
+def _check_target(target: Target, secret: Secret, settings: RuntimeSettings) -> None:
     if target.lag_id:
         raise InvalidInput(
             f"{target.target_id} is a member of LAG {target.lag_id}; a LAG's keys apply to all its "
             f"members, so rotate {target.lag_id} instead."
+        )
+    bound = target.tag(settings.binding_tag)
+    if bound not in (secret.name, secret.arn):
+        raise TargetNotAuthorized(
+            f"{target.target_id} is not bound to secret {secret.name}: its Direct Connect tag "
+            f"{settings.binding_tag} is {shown(bound) if bound else 'not set'}. Only the target's owner may bind "
+            f"it: tag the {target.target_type} with {settings.binding_tag}={secret.name} (aws directconnect "
+            "tag-resource), then start again. Nothing was changed."
         )
     if not target.mac_sec_capable:
         raise TargetNotMacsecCapable(

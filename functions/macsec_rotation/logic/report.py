@@ -19,6 +19,7 @@ def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> 
                 outcome=_outcome(item.action),
                 new_ckn=item.new_ckn,
                 removed_ckns=item.removed_ckns,
+                kept_ckns=item.kept_ckns,
                 encryption_mode_before=item.mode_before,
                 encryption_mode_after=item.mode_after or item.mode_before,
                 tightening_skipped=item.tightening_skipped,
@@ -28,7 +29,7 @@ def summarise(secret_arn: str, version_id: str, items: list[TargetRotation]) -> 
     )
 
 
-def _outcome(action: Action) -> Outcome:
+def _outcome(action: Action | None) -> Outcome:
     if action == "AlreadyCurrent":
         return "AlreadyCurrent"
     if action == "Superseded":

@@ -10,14 +10,15 @@ is still listed on its way out (unpublished) and accept it later. A retry of a r
 from __future__ import annotations
 
 from .. import clock
-from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown, InvalidKeyMaterial, SecretNotFound
+from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import SecretsGateway
-from ..keys import KeyMaterial, parse_key_material, same_ckn
+from ..keys import ckn_among
 from ..models import Failure, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
 from .cleanup import encryption_lost
+from .pairs import find_pairs
 
 
 def restore_previous_keys(
@@ -45,7 +46,7 @@ def restore_previous_keys(
     associated_now = [c for c in missing if c not in refused and c not in unrestorable]
     restored = sorted({*item.restored_ckns, *associated_now})
     lost = encryption_lost(target, item)
-    settling = [k.ckn for k in target.live_keys if k.state == "associating" and _among(k.ckn, item.ckns_before)]
+    settling = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
     settled_since = None
     # This round's reading predates what it just re-associated: only a later round can see it settle.
     if not lost and not settling and not refused and not associated_now:
@@ -77,30 +78,6 @@ def restore_previous_keys(
             "poll": poll.model_copy(update={"attempt": attempt}),
         }
     )
-
-
-def find_pairs(secret_arn: str, ckns: list[str], secrets: SecretsGateway) -> dict[str, KeyMaterial]:
-    """The pairs for these CKNs (lower-case keys) among every version of the secret, newest first."""
-    wanted = {c.lower() for c in ckns}
-    found: dict[str, KeyMaterial] = {}
-    try:
-        version_ids = secrets.version_ids(secret_arn)
-    except SecretNotFound:
-        return found  # the secret was deleted: nothing left to restore from
-    for version_id in version_ids:
-        try:
-            pair = parse_key_material(secrets.secret_string(secret_arn, version_id), secret_arn, version_id)
-        except InvalidKeyMaterial:
-            continue  # a malformed version holds no pair to restore
-        if pair.ckn.lower() in wanted and pair.ckn.lower() not in found:
-            found[pair.ckn.lower()] = pair
-        if len(found) == len(wanted):
-            break
-    return found
-
-
-def _among(ckn: str, ckns: list[str]) -> bool:
-    return any(same_ckn(ckn, other) for other in ckns)
 
 
 def _advice(item: TargetRotation) -> str:
