@@ -1,5 +1,5 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv from the pinned
-# requirements when it is missing or older than them, then runs.
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv from the hash-pinned lock
+# (requirements-dev.lock) when it is missing or older than it, then runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,12 +9,27 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dev demo test soak bench lint synth deploy diagram clean
+.PHONY: dev demo test soak bench lint lock synth deploy diagram clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Installs exactly the hash-pinned lock (make lock); reinstalls whenever the lock changes.
+$(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
+
+# After changing requirements.txt or requirements-dev.txt: regenerate the hash-pinned locks with pip-tools
+# (pinned in requirements-lock-tools.txt, in a venv of its own inside .venv). Existing pins are kept unless a
+# change needs others; to move every pin to the newest allowed, delete the locks first. Resolved against the
+# package index alone, whatever find-links this machine's pip configuration adds. `make test` fails while a pin
+# and the locks disagree.
+LOCK_VENV := $(VENV)/lock-tools
+PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock:
+	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lock-tools.txt
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

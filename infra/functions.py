@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -66,6 +67,15 @@ class StepFunctions(Construct):
             retention=RETENTION[self._settings.log_retention_days],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # Its own role, without AWSLambdaBasicExecutionRole (logs on every log group of the account): the
+        # function may write only to its own log group.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"MACsec key rotation step {step}",
+        )
+        log_group.grant_write(role)
         return lambda_.Function(
             self,
             construct_id,
@@ -80,4 +90,5 @@ class StepFunctions(Construct):
             environment={**self.environment, **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            role=role,
         )

@@ -22,10 +22,14 @@ class Notifications(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, settings: DeploymentSettings, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
+        self._key = key
         self.topic = sns.Topic(self, "Topic", display_name="MACsec key rotation", master_key=key, enforce_ssl=True)
-        # CloudWatch alarms publish to the encrypted topic through the key.
+        # A publisher to an encrypted topic needs the key: SNS guide, "Key management" ("Enable compatibility
+        # between event sources from AWS services and encrypted topics"): an AWS service that publishes, here
+        # CloudWatch alarms, gets kms:GenerateDataKey* and kms:Decrypt in the key policy.
         key.add_to_resource_policy(
             iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToTheEncryptedTopic",
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 resources=["*"],  # in a key policy "*" means this key
@@ -33,6 +37,28 @@ class Notifications(Construct):
         )
         if settings.notification_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.notification_email))
+
+    def allow_publisher(self, role: iam.IRole) -> None:
+        """A role that publishes (SNS guide, "Key management", "Allow a user to send messages to a topic with
+        SSE"): kms:GenerateDataKey and kms:Decrypt on the topic's key. sns:Publish itself is granted by whoever
+        publishes (the workflow's SnsPublish states add it to the state machine's role)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self._key.key_arn])
+        )
+
+    def allow_alarms(self, alarms: list[cloudwatch.Alarm]) -> None:
+        """The topic policy replaces SNS's default one (which let the account's principals and services
+        publish): CloudWatch may publish, for these alarms only (knowledge center article
+        "cloudwatch-receive-sns-for-alarm-trigger")."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in alarms]}},
+            )
+        )
 
 
 class Monitoring(Construct):

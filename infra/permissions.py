@@ -1,6 +1,20 @@
-"""Least-privilege IAM: each step function gets exactly the actions its logic calls."""
+"""Least-privilege IAM: each step function gets exactly the actions its logic calls.
+
+Direct Connect writes are limited to targets their owner bound to a managed secret. The Service Authorization
+Reference ("Actions, resources, and condition keys for AWS Direct Connect") lists, for each write used here,
+the resource types and the condition key aws:ResourceTag/${TagKey}:
+  AssociateMacSecKey     dxcon, dxlag (both optional: the call names either)   aws:ResourceTag/${TagKey}
+  DisassociateMacSecKey  dxcon, dxlag (both optional)                          aws:ResourceTag/${TagKey}
+  UpdateConnection       dxcon (required)                                      aws:ResourceTag/${TagKey}
+  UpdateLag              dxlag (required)                                      aws:ResourceTag/${TagKey}
+so every write is conditioned on the target's `macsec:secret` tag naming a secret under the managed prefix,
+by name or by ARN. Reads (DescribeConnections, DescribeLags) stay unconditioned: the functions must see a
+target to tell its owner why it is refused (TargetNotAuthorized).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -9,14 +23,45 @@ from aws_cdk import aws_lambda as lambda_
 
 from .settings import DeploymentSettings
 
+BINDING_TAG = "macsec:secret"  # on the Direct Connect target, set by its owner; names the secret (name or ARN)
+# The functions that read key material (GetSecretValue): the only ones the managed secrets' policy lets read.
+KEY_READING_STEPS = ("plan_target", "associate", "restore_previous", "rotate_secret", "drift_check")
+# Secrets Manager guide, "Secret encryption and decryption" (Permissions for the KMS key): Secrets Manager calls
+# kms:Decrypt for GetSecretValue and kms:GenerateDataKey for PutSecretValue on the caller's behalf (PutSecretValue
+# may also Decrypt, to compare with an existing version); it recommends kms:ViaService to keep the key to requests
+# that come through Secrets Manager. Nothing here calls kms:Encrypt or kms:ReEncrypt*.
+SECRET_READ_KEY_ACTIONS = ("kms:Decrypt",)
+SECRET_WRITE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def managed_secret_arns(stack: Stack, settings: DeploymentSettings) -> str:
+    return f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:{settings.secret_prefix}*"
+
+
+def bound_to_a_managed_secret(stack: Stack, settings: DeploymentSettings) -> dict[str, object]:
+    """The condition on every Direct Connect write: the target's macsec:secret tag names a managed secret."""
+    return {
+        "StringLike": {
+            f"aws:ResourceTag/{BINDING_TAG}": [
+                f"{settings.secret_prefix}*",
+                managed_secret_arns(stack, settings),
+            ]
+        }
+    }
+
+
+def via_secrets_manager(stack: Stack) -> dict[str, object]:
+    return {"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}}
+
 
 def grant_step_permissions(
-    stack: Stack, functions: dict[str, lambda_.Function], settings: DeploymentSettings, key: kms.IKey
+    stack: Stack, functions: Mapping[str, lambda_.Function], settings: DeploymentSettings, key: kms.IKey
 ) -> None:
     partition, region, account = stack.partition, stack.region, stack.account
     connections = f"arn:{partition}:directconnect:{region}:{account}:dxcon/*"
     lags = f"arn:{partition}:directconnect:{region}:{account}:dxlag/*"
-    secrets = f"arn:{partition}:secretsmanager:{region}:{account}:secret:{settings.secret_prefix}*"
+    secrets = managed_secret_arns(stack, settings)
+    bound = bound_to_a_managed_secret(stack, settings)
 
     describe = iam.PolicyStatement(
         actions=["directconnect:DescribeConnections", "directconnect:DescribeLags"], resources=[connections, lags]
@@ -24,12 +69,13 @@ def grant_step_permissions(
     describe_secret = iam.PolicyStatement(actions=["secretsmanager:DescribeSecret"], resources=[secrets])
     read_secret = iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets])
     list_versions = iam.PolicyStatement(actions=["secretsmanager:ListSecretVersionIds"], resources=[secrets])
-    associate = iam.PolicyStatement(actions=["directconnect:AssociateMacSecKey"], resources=[connections, lags])
-    disassociate = iam.PolicyStatement(actions=["directconnect:DisassociateMacSecKey"], resources=[connections, lags])
-    update_mode = [
-        iam.PolicyStatement(actions=["directconnect:UpdateConnection"], resources=[connections]),
-        iam.PolicyStatement(actions=["directconnect:UpdateLag"], resources=[lags]),
-    ]
+
+    def write(action: str, *targets: str) -> iam.PolicyStatement:
+        return iam.PolicyStatement(actions=[f"directconnect:{action}"], resources=list(targets), conditions=bound)
+
+    associate = write("AssociateMacSecKey", connections, lags)
+    disassociate = write("DisassociateMacSecKey", connections, lags)
+    update_mode = [write("UpdateConnection", connections), write("UpdateLag", lags)]
     # The first association in an account creates Direct Connect's service-linked role; AWS's page on it
     # (DX user guide, using-service-linked-roles) lists iam:GetRole beside iam:CreateServiceLinkedRole.
     service_linked_role_arn = (
@@ -44,7 +90,8 @@ def grant_step_permissions(
     )
 
     needs: dict[str, list[iam.PolicyStatement]] = {
-        "prepare": [describe, describe_secret, read_secret],
+        # Prepare decides from metadata (DescribeSecret: stages, tags); it never reads key material.
+        "prepare": [describe, describe_secret],
         "associate": [describe, read_secret, associate, service_linked_role, get_service_linked_role],
         "check_association": [describe],
         "roll_back": [describe, disassociate],
@@ -62,7 +109,8 @@ def grant_step_permissions(
         "report": [],
         "report_failure": [],
         "intake": [describe_secret],
-        "plan_target": [describe, describe_secret, read_secret],
+        # PlanTarget reads the new key's CKN, and finds which old keys a version holds (keptCkns).
+        "plan_target": [describe, describe_secret, list_versions, read_secret],
         "drift_check": [
             describe,
             read_secret,
@@ -86,7 +134,35 @@ def grant_step_permissions(
     for step, statements in needs.items():
         for statement in statements:
             functions[step].add_to_role_policy(statement)
-    # Secrets the stack creates are encrypted with its key: whoever reads or writes them needs it.
-    for step in ("prepare", "plan_target", "associate", "restore_previous", "drift_check"):
-        key.grant_decrypt(functions[step])
-    key.grant_encrypt_decrypt(functions["rotate_secret"])
+    # Secrets the stack creates are encrypted with its key: whoever reads or writes them needs it, through
+    # Secrets Manager only.
+    for step in KEY_READING_STEPS:
+        actions = SECRET_WRITE_KEY_ACTIONS if step == "rotate_secret" else SECRET_READ_KEY_ACTIONS
+        functions[step].add_to_role_policy(
+            iam.PolicyStatement(actions=list(actions), resources=[key.key_arn], conditions=via_secrets_manager(stack))
+        )
+
+
+def key_reading_roles(functions: Mapping[str, lambda_.Function]) -> list[iam.IRole]:
+    roles = []
+    for step in KEY_READING_STEPS:
+        role = functions[step].role
+        if role is None:  # every function of the stack is built with its own role (functions.py)
+            raise ValueError(f"function {step} has no role")
+        roles.append(role)
+    return roles
+
+
+def allow_key_readers_to_decrypt(stack: Stack, key: kms.Key, readers: Iterable[str]) -> None:
+    """keyReaders may sit in another account: the key policy, not only their own IAM, must let them decrypt."""
+    principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in readers]
+    if principals:
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="KeyReadersDecryptManagedSecrets",
+                actions=list(SECRET_READ_KEY_ACTIONS),
+                principals=principals,
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=via_secrets_manager(stack),
+            )
+        )

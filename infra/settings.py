@@ -25,9 +25,12 @@ CONTEXT_KEYS = (
     "driftCheckSchedule",
     "maxTargetsPerSecret",
     "encryptionSettleSeconds",
+    "keyReaders",
 )
 HISTORY_BUDGET = 24_000  # of Step Functions' hard limit of 25,000 events per execution
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
+# An IAM role or user, as aws:PrincipalArn names it (an assumed role's session is named by its role's ARN).
+IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]+", re.ASCII)
 
 
 class SettingsError(ValueError):
@@ -54,6 +57,9 @@ class DeploymentSettings(BaseModel):
     # How long every port must keep encryption before "removed" or "restored" counts: port status follows a
     # key change only after MKA's timers (unpublished), so it must exceed that delay.
     encryption_settle_seconds: int = Field(default=30, ge=0, le=1800)
+    # IAM roles or users besides the stack's own functions that may read the key material of the secrets the stack
+    # creates (the peer router's automation, operators); everyone else is denied GetSecretValue on them.
+    key_readers: tuple[str, ...] = ()
 
     @property
     def lock_ttl_seconds(self) -> int:
@@ -84,11 +90,34 @@ class DeploymentSettings(BaseModel):
             raise ValueError("lists a target twice")
         return tuple(items)
 
+    @field_validator("key_readers", mode="before")
+    @classmethod
+    def _readers(cls, value: Any) -> Any:
+        # `-c keyReaders=arn:aws:iam::111122223333:role/router-automation,...` arrives as one string.
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("must be a list of IAM role or user ARNs or a comma-separated string")
+        bad = [i for i in items if not isinstance(i, str) or not IAM_PRINCIPAL_ARN.fullmatch(i)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not IAM role or user ARNs (arn:aws:iam::111122223333:role/NAME or :user/NAME, "
+                "exact, no wildcards)"
+            )
+        if len(set(items)) != len(items):
+            raise ValueError("lists a principal twice")
+        return tuple(items)
+
     @field_validator("secret_prefix")
     @classmethod
     def _prefix_is_a_name_prefix(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9/_+=.@-]+", value):
             raise ValueError("may hold only letters, digits and /_+=.@- (a Secrets Manager name prefix)")
+        if not value.endswith("/"):
+            raise ValueError(
+                f"must end with '/' (for example '{value}/'): every permission, event pattern and target binding "
+                f"matches '<prefix>*', so without the '/' '{value}' would also match other secrets "
+                f"('{value}ret-...', '{value}-db/...')"
+            )
         return value
 
     @field_validator("log_retention_days")

@@ -7,11 +7,12 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .functions import StepFunctions
 from .monitoring import Monitoring, Notifications
-from .permissions import grant_step_permissions
+from .permissions import allow_key_readers_to_decrypt, grant_step_permissions, key_reading_roles
 from .secrets import ManagedSecrets
 from .settings import DeploymentSettings
 from .triggers import RotationTriggers
@@ -70,6 +71,7 @@ class MacsecRotationStack(Stack):
             locks.grant(functions[step], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         notifications = Notifications(self, "Notifications", settings, key)
         workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
+        self.workflow_functions = dict(functions)  # the steps the state machine invokes
         self.state_machine = workflow.state_machine
 
         functions["intake"] = factory.function(
@@ -87,8 +89,12 @@ class MacsecRotationStack(Stack):
         grant_step_permissions(self, functions, settings, key)
         self.functions = functions
 
+        if settings.managed_targets:  # keyReaders read the secrets the stack creates, encrypted with its key
+            allow_key_readers_to_decrypt(self, key, settings.key_readers)
+        notifications.allow_publisher(self.state_machine.role)  # the SnsPublish states of the workflow
+
         triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
-        ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"])
+        ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"], key_reading_roles(functions))
         events.Rule(
             self,
             "DriftCheckSchedule",
@@ -96,4 +102,9 @@ class MacsecRotationStack(Stack):
             schedule=events.Schedule.expression(settings.drift_check_schedule),
             targets=[targets.LambdaFunction(functions["drift_check"], retry_attempts=2)],
         )
-        Monitoring(self, "Monitoring", self.state_machine, triggers.dead_letters, notifications.topic)
+        monitoring = Monitoring(self, "Monitoring", self.state_machine, triggers.dead_letters, notifications.topic)
+        notifications.allow_alarms(monitoring.alarms)
+        # Every service that may invoke a function does so for this account only (confused deputy).
+        for child in self.node.find_all():
+            if isinstance(child, lambda_.CfnPermission) and child.source_account is None:
+                child.source_account = self.account

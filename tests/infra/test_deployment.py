@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App, Validations
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template as CdkTemplate
+from cdk_nag import AwsSolutionsChecks
 
 from infra.app import build_app
+from infra.nag import acknowledgements
 from infra.settings import DeploymentSettings, SettingsError
+from infra.stack import MacsecRotationStack
 from local.template import SYNTH_CONTEXT, Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +53,27 @@ def test_cdk_nag_runs_on_every_synth_and_passes_with_managed_targets(tmp_path: P
     app.synth()  # violations would raise here
 
 
+def test_every_cdk_nag_acknowledgement_answers_a_finding_raised_today(tmp_path: Path) -> None:
+    # Synthesized without acknowledgements, cdk-nag's findings are exactly the acknowledged ones: none is stale
+    # (its reason would describe a permission that no longer exists) and none is missing.
+    context = {
+        **SYNTH_CONTEXT,
+        "managedTargets": "dxcon-aaaa1111,dxlag-bbbb2222",
+        "keyReaders": "arn:aws:iam::111122223333:role/router-automation",
+    }
+    app = App(context=context, outdir=str(tmp_path))
+    settings = DeploymentSettings.from_context(context)
+    stack = MacsecRotationStack(app, settings.stack_name, settings)
+    Validations.of(app).add_plugins(AwsSolutionsChecks())
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = {v["ruleName"] for plugin in report["pluginReports"] for v in plugin["violations"]}
+    acknowledged = acknowledgements(stack, list(stack.workflow_functions.values()), settings)
+    assert findings == set(acknowledged)
+    assert "AwsSolutions-IAM4" not in json.dumps(sorted(findings))  # no AWS managed policy on any role
+
+
 def test_cdk_nag_would_stop_a_violation(tmp_path: Path) -> None:
     app, stack = build_app(dict(SYNTH_CONTEXT), outdir=str(tmp_path))
     sqs.Queue(stack, "Unencrypted", encryption=sqs.QueueEncryption.UNENCRYPTED)
@@ -69,7 +94,7 @@ def test_managed_targets_get_a_tagged_kms_encrypted_secret_rotated_on_schedule()
     for secret in secrets:
         assert secret["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
         assert {"Key": "macsec:target", "Value": secret["Name"].removeprefix("macsec/")} in secret["Tags"]
-        assert json.loads(secret["SecretString"]) == {"ckn": "", "cak": ""}  # a placeholder, never key material
+        assert "SecretString" not in secret  # CloudFormation generates a value, refused as InvalidKeyMaterial
     schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SecretsManager::RotationSchedule"]
     assert len(schedules) == 2
     for schedule in schedules:
@@ -139,6 +164,14 @@ def test_a_notification_email_subscribes_to_the_topic() -> None:
 def test_bad_deployment_settings_are_refused_naming_the_key(context: dict[str, Any], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         DeploymentSettings.from_context(context)
+
+
+def test_key_readers_are_read_from_a_list_or_a_comma_separated_string() -> None:
+    readers = ("arn:aws:iam::111122223333:role/router-automation", "arn:aws-us-gov:iam::123456789012:user/ops/netops")
+    assert DeploymentSettings.from_context({"keyReaders": ",".join(readers)}).key_readers == readers
+    assert DeploymentSettings.from_context({"keyReaders": list(readers)}).key_readers == readers
+    assert DeploymentSettings.from_context({}).key_readers == ()
+    assert DeploymentSettings.from_context({"secretPrefix": "network/macsec/"}).secret_prefix == "network/macsec/"
 
 
 def test_the_settle_period_reaches_the_functions_that_judge_encryption(template: Template) -> None:
