@@ -36,6 +36,15 @@ def _secrets_view(aws: LocalAws) -> dict[str, Any]:
     return view
 
 
+def _locks(aws: LocalAws) -> dict[str, str]:
+    """Targets whose rotation lock is still held after the run, and by which execution."""
+    held = {}
+    for table in aws.template.tables():
+        for item in aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]:
+            held[item["target"]["S"]] = item.get("owner", {}).get("S", "")
+    return held
+
+
 def build_report(aws: LocalAws) -> dict[str, Any]:
     executions = []
     timeline: list[tuple[float, str]] = []
@@ -73,6 +82,9 @@ def build_report(aws: LocalAws) -> dict[str, Any]:
         "apiCalls": dict(sorted(aws.dx.calls.items())),
         "throttled": dict(sorted(aws.dx.throttled.items())),
         "lambdaInvocations": sum(aws.dispatcher.invocations.values()),
+        "stepInvocations": {
+            aws.dispatcher.functions[logical_id].step: count for logical_id, count in aws.dispatcher.invocations.items()
+        },
         "lambdaBilledMs": aws.dispatcher.billed_ms,
         "targets": targets,
         "encryptionDownSeconds": {k: round(v, 3) for k, v in sorted(aws.dx.encryption_down_seconds.items())},
@@ -81,6 +93,7 @@ def build_report(aws: LocalAws) -> dict[str, Any]:
         "notifications": aws.notifications,
         "secrets": _secrets_view(aws),
         "deadLetters": len(aws.dead_letters),
+        "locks": _locks(aws),
         "logs": list(aws.logs.lines),
         "timeline": [f"{t:9.1f}s  {text}" for t, text in sorted(timeline, key=lambda item: item[0])],
     }

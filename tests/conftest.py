@@ -127,7 +127,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+MATRIX_CELL = "test_fault_equivalence.py::test_a_fault_in_any_step"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    cells = {
+        outcome: sum(MATRIX_CELL in r.nodeid for r in terminalreporter.stats.get(outcome, []) if r.when != "teardown")
+        for outcome in ("passed", "skipped", "failed")
+    }
+    if any(cells.values()):
+        terminalreporter.write_line(
+            f"fault-equivalence matrix: {sum(cells.values())} cells, {cells['passed']} equivalent, "
+            f"{cells['skipped']} skipped (the step never runs in that rotation), {cells['failed']} not equivalent"
+        )
     reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
     counted = [(r, value) for r in reports for name, value in r.user_properties if name == EXAMPLES]
     if counted:

@@ -72,6 +72,11 @@ def associated_ckns(report: dict[str, Any], target: str) -> list[str]:
     return sorted(k["ckn"] for k in report["targets"][target]["macSecKeys"] if k["state"] == "associated")
 
 
+def execution_outcomes(report: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Each execution's status and error name, in the order they started."""
+    return [(e["status"], e["error"]) for e in report["executions"]]
+
+
 def ports_down(report: dict[str, Any], target: str) -> list[str]:
     """The target's ports (a LAG's members) that are not encrypted at the end of the run."""
     view = report["targets"][target]
