@@ -28,22 +28,7 @@ def restore_previous_keys(
     poll = settings.restore_poll() if first_round else item.poll
     attempt = poll.attempt + 1
     target = dx.describe(item.target)
-    missing = [ckn for ckn in item.ckns_before if target.key(ckn) is None]
-    pairs = find_pairs(item.secret_arn, missing, secrets) if missing else {}
-    unrestorable = [ckn for ckn in missing if ckn.lower() not in pairs]
-    refused = []
-    for ckn in missing:
-        pair = pairs.get(ckn.lower())
-        if pair is None:
-            continue
-        try:
-            dx.associate(item.target, pair)
-            logger.warning("previous key re-associated", target=item.target, ckn=ckn)
-        except (AssociationRejected, DirectConnectBusy) as error:
-            # Likely our own key, still listed on its way out: try again next round.
-            logger.warning("previous key refused for now", target=item.target, ckn=ckn, reason=str(error))
-            refused.append(ckn)
-    associated_now = [c for c in missing if c not in refused and c not in unrestorable]
+    associated_now, refused, unrestorable = _reassociate_missing(item, target, secrets, dx)
     restored = sorted({*item.restored_ckns, *associated_now})
     lost = encryption_lost(target, item)
     settling = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
@@ -78,6 +63,28 @@ def restore_previous_keys(
             "poll": poll.model_copy(update={"attempt": attempt}),
         }
     )
+
+
+def _reassociate_missing(
+    item: TargetRotation, target: Target, secrets: SecretsGateway, dx: DirectConnectGateway
+) -> tuple[list[str], list[str], list[str]]:
+    """Associate again each planned key that is not live: (associated now, refused for now, no pair found)."""
+    missing = [ckn for ckn in item.ckns_before if target.key(ckn) is None]
+    pairs = find_pairs(item.secret_arn, missing, secrets) if missing else {}
+    associated, refused = [], []
+    for ckn in missing:
+        pair = pairs.get(ckn.lower())
+        if pair is None:
+            continue
+        try:
+            dx.associate(item.target, pair)
+            logger.warning("previous key re-associated", target=item.target, ckn=ckn)
+            associated.append(ckn)
+        except (AssociationRejected, DirectConnectBusy) as error:
+            # Likely our own key, still listed on its way out: try again next round.
+            logger.warning("previous key refused for now", target=item.target, ckn=ckn, reason=str(error))
+            refused.append(ckn)
+    return associated, refused, [ckn for ckn in missing if ckn.lower() not in pairs]
 
 
 def _advice(item: TargetRotation) -> str:
