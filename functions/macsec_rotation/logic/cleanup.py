@@ -65,10 +65,7 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: Runt
     elif lingering:
         status = "removing"
     else:
-        # Port status follows a key change only after MKA's timers: one good reading right after the old
-        # keys went proves nothing, so encryption must stay up across the settle period.
-        settled_since = item.settled_since or clock.now()
-        settled = clock.now() - settled_since >= settings.encryption_settle_seconds
+        settled_since, settled = settling(item, settings)
         status = "removed" if settled or attempt >= item.poll.max_attempts else "removing"
     logger.info(
         "removal polled",
@@ -87,6 +84,14 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: Runt
             "poll": item.poll.model_copy(update={"attempt": attempt}),
         }
     )
+
+
+def settling(item: TargetRotation, settings: RuntimeSettings) -> tuple[float, bool]:
+    """For a reading with every port encrypted and nothing left to wait for: since when that has held, and
+    whether it has held across the settle period. Port status follows a key change only after MKA's timers
+    (unpublished), so one good reading right after a change proves nothing."""
+    since = item.settled_since or clock.now()
+    return since, clock.now() - since >= settings.encryption_settle_seconds
 
 
 def encryption_lost(target: Target, item: TargetRotation) -> list[str]:

@@ -9,7 +9,6 @@ is still listed on its way out (unpublished) and accept it later. A retry of a r
 
 from __future__ import annotations
 
-from .. import clock
 from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import SecretsGateway
@@ -17,7 +16,7 @@ from ..keys import ckn_among
 from ..models import Failure, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
-from .cleanup import encryption_lost
+from .cleanup import encryption_lost, settling
 from .pairs import find_pairs
 
 
@@ -31,13 +30,12 @@ def restore_previous_keys(
     associated_now, refused, unrestorable = _reassociate_missing(item, target, secrets, dx)
     restored = sorted({*item.restored_ckns, *associated_now})
     lost = encryption_lost(target, item)
-    settling = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
-    settled_since = None
+    coming = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
+    settled_since, settled = None, False
     # This round's reading predates what it just re-associated: only a later round can see it settle.
-    if not lost and not settling and not refused and not associated_now:
-        settled_since = item.settled_since or clock.now()
+    if not lost and not coming and not refused and not associated_now:
+        settled_since, settled = settling(item, settings)
     status, failure = "restoring", None
-    settled = settled_since is not None and clock.now() - settled_since >= settings.encryption_settle_seconds
     if settled_since is not None and (settled or attempt >= poll.max_attempts):
         status, failure = "restored", _restored(item, target, restored, unrestorable)
     elif len(unrestorable) == len(item.ckns_before) and not restored:
