@@ -52,7 +52,8 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: Runt
     if lost:
         # Checked first: a port that lost encryption must be repaired now, not after the last key is gone.
         status = "encryptionDown"
-    elif lingering and attempt >= item.poll.max_attempts:
+    elif lingering and attempt * item.poll.interval_seconds >= settings.disassociation_timeout_seconds:
+        # Keys may linger as long as the disassociation timeout: the rounds after it are the settle period's.
         status = "timedOut"
         failure = Failure(
             error=DisassociationTimeout.__name__,
@@ -66,7 +67,17 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: Runt
         status = "removing"
     else:
         settled_since, settled = settling(item, settings)
-        status = "removed" if settled or attempt >= item.poll.max_attempts else "removing"
+        status = "removed" if settled else "removing"
+        if not settled and attempt >= item.poll.max_attempts:  # not reached while the bound holds the settle
+            status = "timedOut"
+            failure = Failure(
+                error=DisassociationTimeout.__name__,
+                cause=(
+                    f"Old keys on {item.target} went only at the end of the wait, and encryption has not yet held "
+                    f"across the settle period ({settings.encryption_settle_seconds}s). The new key {item.new_ckn} "
+                    "is associated; check every port's encryption status, then re-run to confirm."
+                ),
+            )
     logger.info(
         "removal polled",
         target=item.target,

@@ -24,7 +24,7 @@ def acquire_lock(
     attempt = poll.attempt + 1
     if attempt >= poll.max_attempts:
         cause = (
-            f"{item.target} stayed locked by {holder} for {attempt * poll.interval_seconds}s; nothing was "
+            f"{item.target} stayed locked by {holder} for {(attempt - 1) * poll.interval_seconds}s; nothing was "
             "changed. Check that execution, then start this rotation again."
         )
         logger.warning("target busy", target=item.target, holder=holder)

@@ -41,7 +41,7 @@ def restore_previous_keys(
     elif len(unrestorable) == len(item.ckns_before) and not restored:
         status, failure = "unrestorable", _unrestorable(item, target)
     elif attempt >= poll.max_attempts:
-        waited = attempt * poll.interval_seconds
+        waited = (attempt - 1) * poll.interval_seconds
         status, failure = "restoreTimedOut", _timed_out(item, lost, refused + unrestorable, waited)
     logger.info(
         "restore polled",

@@ -1,0 +1,1 @@
+"""A small fixed set of hand-made mutations of the real code, each run against the tests meant to kill it."""
