@@ -9,12 +9,17 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dev demo test soak bench lint lock synth deploy diagram clean
+.PHONY: dev demo test soak bench lint lock synth deploy diagram clean mutate
 
-# Installs exactly the hash-pinned lock (make lock); reinstalls whenever the lock changes.
-$(STAMP): requirements-dev.lock
+# Installs exactly the hash-pinned lock (make lock), then the project itself for its command
+# $(BIN)/macsec-rotation: editable, without dependencies and without build isolation (pip refuses an editable
+# install under --require-hashes; the build backend, setuptools, is in the lock), and checks that the command
+# starts. Reinstalls whenever the lock or pyproject.toml changes.
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	env -u PYTHONPATH $(BIN)/macsec-rotation --help >/dev/null
 	touch $(STAMP)
 
 # After changing requirements.txt or requirements-dev.txt: regenerate the hash-pinned locks with pip-tools
@@ -48,6 +53,11 @@ SOAK_EXAMPLES ?= 2000
 soak: $(STAMP) $(NODE_STAMP)
 	PROPERTY_SOAK=1 PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -n 2 tests/properties \
 		--hypothesis-show-statistics -q
+
+# A small fixed set of hand-made mutations of the real code (mutation/mutate.py), each tested in a temporary copy
+# of the tree against the tests meant to kill it; the working tree is never touched. Fails when one survives.
+mutate: $(STAMP)
+	$(BIN)/python -m mutation.mutate
 
 # Cost, speed and cold start against the naive reference design (bench/results.json and a table).
 bench: $(STAMP)

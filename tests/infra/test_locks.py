@@ -60,9 +60,12 @@ def test_the_runtime_lock_agrees_with_the_development_lock() -> None:
 
 
 def test_the_makefile_installs_only_the_hash_pinned_lock() -> None:
+    # Every dependency comes from the lock; the one other install is the project itself (its command), which
+    # brings nothing from the index: no dependencies, no build isolation (its build backend is in the lock).
     makefile = (ROOT / "Makefile").read_text()
     installs = [line.strip() for line in makefile.splitlines() if "pip install" in line and "LOCK_VENV" not in line]
     assert installs == [
-        "$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock"
+        "$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock",
+        "$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .",
     ]
-    assert "$(STAMP): requirements-dev.lock" in makefile
+    assert "$(STAMP): requirements-dev.lock pyproject.toml" in makefile

@@ -1,4 +1,6 @@
-"""The operator CLI against the embedded AWS (--local), and its errors against an empty or absent AWS."""
+"""The operator CLI (cli/, the `macsec-rotation` command) in-process against the embedded AWS (--local), its
+--json documents and exit codes, and its errors against an empty or absent AWS. tests/workflow/
+test_cli_command.py runs the installed command itself."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local.cli import main
+from cli.main import main
 from tests.conftest import new_key
 
 C, S = "dxcon-aaaa1111", "macsec/dxcon-aaaa1111"
@@ -46,6 +48,13 @@ def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out)
     return code, out.getvalue()
+
+
+def run_json(*argv: str) -> tuple[int, dict[str, Any]]:
+    """With --json, stdout is exactly one JSON document (json.loads refuses anything after it)."""
+    code, output = run(*argv)
+    document: dict[str, Any] = json.loads(output)
+    return code, document
 
 
 def test_start_follows_the_rotation_to_its_result(tmp_path: Path) -> None:
@@ -130,3 +139,23 @@ def test_rerun_of_an_unknown_or_succeeded_execution_says_why(
     assert "ok is SUCCEEDED: only a failed" in capsys.readouterr().err
     assert run("--local", account, "rerun", "nope")[0] == 2
     assert "no execution named nope" in capsys.readouterr().err
+
+
+def test_json_documents_keep_the_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a drifted target: 1, with the findings in the document; --json goes before or after the command
+    for argv in (("--json", "status"), ("status", "--json")):
+        code, document = run_json("--local", scenario(tmp_path, []), *argv)
+        assert code == 1 and document["command"] == "status" and document["inSync"] is False
+        (target,) = document["targets"]
+        assert target["target"] == C and target["findings"] == ["CurrentKeyMissing", "StaleKeys"]
+        assert [key["current"] for key in target["keys"]] == [False]
+    # a rotation that fails: 1, with the error; its progress went to stderr
+    crashes = [{"function": "associate", "kind": "crash", "times": 3}]
+    code, document = run_json("--local", scenario(tmp_path, [], crashes), "start", "--secret", S, "--json")
+    assert code == 1 and document["status"] == "FAILED" and document["error"]
+    assert "AssociateNewKey" in [state["state"] for state in document["states"]]
+    assert "started cli-" in capsys.readouterr().err
+    # an error the operator can fix: 2, and still one document
+    code, document = run_json("--local", scenario(tmp_path, []), "--json", "status", "--target", "dxcon-ffff0000")
+    assert code == 2 and "names dxcon-ffff0000" in document["error"]
+    assert "names dxcon-ffff0000" in capsys.readouterr().err

@@ -1,0 +1,64 @@
+"""Where the commands act: the stack's state machine in an AWS account, or the embedded AWS of a scenario."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+
+class CliError(Exception):
+    """Something the operator can fix; printed without a traceback."""
+
+
+@dataclass
+class Account:
+    """Clients, the state machine, and how to let time pass while following an execution."""
+
+    client: Callable[[str], Any]
+    state_machine_arn: str
+    wait: Callable[[float], None]
+
+
+def aws_account(stack: str, region: str | None) -> Account:
+    try:
+        session = boto3.session.Session(region_name=region)
+        cloudformation = session.client("cloudformation")
+        resources = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    except NoCredentialsError:
+        raise CliError("no AWS credentials: set AWS_PROFILE (or the AWS_* variables), or use --local") from None
+    except NoRegionError:
+        raise CliError("no AWS Region: pass --region or set AWS_REGION") from None
+    except ClientError as error:
+        raise CliError(
+            f"stack {stack} not found in {session.region_name}: deploy it, or pass --stack "
+            f"({error.response['Error'].get('Message', '')})"
+        ) from None
+    except BotoCoreError as error:
+        raise CliError(f"cannot reach AWS: {error}") from None
+    machines = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::StepFunctions::StateMachine"]
+    if not machines:
+        raise CliError(f"stack {stack} has no state machine: is it the MACsec key rotation stack?")
+    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep)
+
+
+@contextmanager
+def local_account(scenario_path: str) -> Iterator[Account]:
+    """The embedded AWS after the scenario's events have played out. The emulator (a test and demo tool in
+    local/, with moto and the CDK app) is imported only here, so a command against AWS never loads it."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from local.scenario import ScenarioError, load  # noqa: PLC0415
+    from local.simulation import scenario_world  # noqa: PLC0415
+
+    try:
+        scenario = load(scenario_path)
+    except ScenarioError as error:
+        raise CliError(str(error)) from None
+    with scenario_world(scenario) as aws:
+        yield Account(client=aws.client, state_machine_arn=aws.state_machine_arn, wait=aws.advance_by)

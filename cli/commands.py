@@ -1,0 +1,203 @@
+"""The commands. Each writes its human-readable report through `Output` and returns its exit status and
+the JSON document that `--json` prints instead."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
+
+from macsec_rotation.gateways.aws_errors import error_code
+from macsec_rotation.gateways.directconnect import DirectConnectGateway, MacsecKey
+from macsec_rotation.gateways.secrets import SecretsGateway
+from macsec_rotation.logic.drift import check_drift
+from macsec_rotation.settings import RuntimeSettings
+
+from .account import Account, CliError
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Output:
+    """stdout carries the report, or with --json exactly one JSON document; progress (the states of a
+    followed execution) goes with the report, or to stderr with --json."""
+
+    out: TextIO
+    err: TextIO
+    as_json: bool
+
+    def report(self, line: str) -> None:
+        if not self.as_json:
+            self.out.write(line + "\n")
+
+    def progress(self, line: str) -> None:
+        (self.err if self.as_json else self.out).write(line + "\n")
+        (self.err if self.as_json else self.out).flush()
+
+    def document(self, document: Document) -> None:
+        if self.as_json:
+            json.dump(document, self.out, indent=2, default=_json_default)
+            self.out.write("\n")
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# ---- start, rerun ----
+
+
+def start(account: Account, output: Output, secret: str, target: str | None, mode: str | None) -> tuple[int, Document]:
+    execution_input = {
+        "secretId": secret,
+        **({"target": target} if target else {}),
+        **({"encryptionMode": mode} if mode else {}),
+    }
+    return _start_and_follow(account, output, execution_input, f"cli-{uuid.uuid4().hex[:20]}")
+
+
+def rerun(account: Account, output: Output, name: str) -> tuple[int, Document]:
+    """Start a failed, timed-out or aborted rotation again with its input, as a new execution. Every step
+    resumes from what it finds (a key already associated, old keys already gone), so this is the recovery
+    for any failure; a redrive would resume at the workflow's Fail state and fail again."""
+    sfn = account.client("stepfunctions")
+    arn = account.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    try:
+        described = sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error_code(error) != "ExecutionDoesNotExist":
+            raise
+        raise CliError(f"no execution named {name}: see `history` for the names of recent rotations") from None
+    if described["status"] in ("RUNNING", "SUCCEEDED"):
+        raise CliError(f"{name} is {described['status']}: only a failed, timed-out or aborted rotation is re-run")
+    code, document = _start_and_follow(
+        account, output, json.loads(described["input"]), f"rerun-{uuid.uuid4().hex[:12]}-{name}"[:80]
+    )
+    return code, {"rerunOf": name, **document}
+
+
+def _start_and_follow(
+    account: Account, output: Output, execution_input: dict[str, Any], name: str
+) -> tuple[int, Document]:
+    sfn = account.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=account.state_machine_arn, name=name, input=json.dumps(execution_input))[
+        "executionArn"
+    ]
+    output.progress(f"started {name}")
+    states: list[Document] = []
+    seen = 0
+    began: float | None = None
+    while True:
+        described = sfn.describe_execution(executionArn=arn)  # before the history, so nothing is missed
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        for event in events[seen:]:
+            at = event["timestamp"].timestamp()
+            began = at if began is None else began
+            if event["type"].endswith("StateEntered"):
+                state = event["stateEnteredEventDetails"]["name"]
+                entered: Document = {"state": state, "elapsedSeconds": round(at - began, 3)}
+                keys = _keys(account, state, execution_input)
+                suffix = ""
+                if keys is not None:
+                    entered["keys"] = [{"ckn": k.ckn, "state": k.state} for k in keys]
+                    suffix = "   keys: " + ", ".join(f"{k.ckn[:8]}… {k.state}" for k in keys)
+                states.append(entered)
+                output.progress(f"  +{at - began:6.0f}s  {state}{suffix}")
+        seen = len(events)
+        if described["status"] != "RUNNING":
+            return _outcome(described, output, states)
+        account.wait(5)
+
+
+def _keys(account: Account, state: str, execution_input: dict[str, Any]) -> tuple[MacsecKey, ...] | None:
+    """The target's keys on each check state, when the input names the target."""
+    if not state.startswith("Check") or "target" not in execution_input:
+        return None
+    return DirectConnectGateway(account.client("directconnect")).describe(execution_input["target"]).keys
+
+
+def _outcome(described: dict[str, Any], output: Output, states: list[Document]) -> tuple[int, Document]:
+    results = json.loads(described.get("output") or "{}").get("results", [])
+    document: Document = {
+        "execution": described["name"],
+        "executionArn": described["executionArn"],
+        "status": described["status"],
+        "input": json.loads(described.get("input") or "{}"),
+        "startDate": described.get("startDate"),
+        "stopDate": described.get("stopDate"),
+        "states": states,
+        "results": results,
+        "error": described.get("error"),
+        "cause": described.get("cause"),
+    }
+    if described["status"] == "SUCCEEDED":
+        for result in results:
+            output.report(
+                f"{result['target']}: {result['outcome']}, key {result['newCkn'][:12]}…, removed "
+                f"{len(result['removedCkns'])}, mode {result['encryptionModeAfter']}"
+            )
+        return 0, document
+    output.report(f"{described['status']}: {described.get('error')}: {described.get('cause')}")
+    return 1, document
+
+
+# ---- status, history ----
+
+
+def status(account: Account, output: Output, target: str | None, prefix: str) -> tuple[int, Document]:
+    statuses = check_drift(
+        SecretsGateway(account.client("secretsmanager")),
+        DirectConnectGateway(account.client("directconnect")),
+        prefix,
+        RuntimeSettings(),
+        only_target=target,
+    )
+    if not statuses:
+        raise CliError(f"no secret under {prefix} names {target or 'any target'} in its macsec:target tag")
+    targets = []
+    for item in statuses:
+        verdict = "in sync" if item.in_sync else ", ".join(item.findings)
+        output.report(f"{item.target}  [{item.encryption_mode}]  {item.secret}: {verdict}")
+        keys = []
+        for key in item.keys:
+            current = bool(item.current_ckn and key["ckn"].lower() == item.current_ckn.lower())
+            keys.append({**key, "current": current})
+            output.report(f"    {key['ckn'][:16]}…  {key['state']:<14} {'current' if current else 'other'}")
+        if item.ports_down:
+            output.report(f"    encryption down on {', '.join(item.ports_down)}")
+        targets.append({**item.dump(), "keys": keys, "inSync": item.in_sync})
+    in_sync = all(s.in_sync for s in statuses)
+    return (0 if in_sync else 1), {"inSync": in_sync, "targets": targets}
+
+
+def history(account: Account, output: Output, most: int) -> tuple[int, Document]:
+    sfn = account.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=account.state_machine_arn, maxResults=most)["executions"]
+    executions = []
+    for execution in sorted(listed, key=lambda e: e["startDate"], reverse=True):
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        results = json.loads(described.get("output") or "{}").get("results", [])
+        summary = ", ".join(f"{r['target']} {r['outcome']}" for r in results) or (described.get("error") or "")
+        output.report(
+            f"{execution['startDate']:%Y-%m-%d %H:%M:%S}  {execution['status']:<9} {execution['name']}  {summary}"
+        )
+        executions.append(
+            {
+                "execution": execution["name"],
+                "executionArn": execution["executionArn"],
+                "status": execution["status"],
+                "startDate": execution["startDate"],
+                "stopDate": execution.get("stopDate"),
+                "results": results,
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+            }
+        )
+    return 0, {"executions": executions}

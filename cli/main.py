@@ -1,0 +1,92 @@
+"""macsec-rotation: the operator's command.
+
+    macsec-rotation [--stack NAME] [--region R] [--local SCENARIO] COMMAND [--json] ...
+    macsec-rotation start --secret ID [--target T] [--mode M]
+    macsec-rotation rerun NAME
+    macsec-rotation status [--target T] [--prefix macsec/]
+    macsec-rotation history [--max 20]
+
+Against AWS through boto3's usual credentials (AWS_PROFILE, environment, SSO), or against the embedded
+AWS with `--local SCENARIO` (the scenario's account after its events have played out). With `--json`,
+stdout carries exactly one JSON document (on an error too: {"error": ...}); progress goes to stderr.
+Exit status: 0 done (in sync), 1 the rotation failed (a target drifted), 2 an error the operator can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import TextIO
+
+from .account import Account, CliError, aws_account, local_account
+from .commands import Document, Output, history, rerun, start, status
+
+PROG = "macsec-rotation"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog=PROG,
+        description="MACsec key rotation operator CLI",
+        epilog="exit status: 0 done (in sync), 1 the rotation failed (a target drifted), 2 an error to fix",
+    )
+    top.add_argument("--stack", default="MacsecKeyRotation", help="CloudFormation stack name")
+    top.add_argument("--region", help="AWS Region (default: your configuration's)")
+    top.add_argument("--local", metavar="SCENARIO", help="use the embedded AWS set up by this scenario")
+    json_help = "print one JSON document on stdout (progress goes to stderr)"
+    top.add_argument("--json", action="store_true", help=json_help)
+    # --json also after the command; SUPPRESS keeps a top-level --json when the command does not repeat it
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
+    commands = top.add_subparsers(dest="command", required=True, metavar="{start,status,history,rerun}")
+    start_command = commands.add_parser("start", parents=[as_json], help="start a rotation and follow it")
+    start_command.add_argument("--secret", required=True)
+    start_command.add_argument("--target")
+    start_command.add_argument("--mode", choices=["no_encrypt", "should_encrypt", "must_encrypt"])
+    status_command = commands.add_parser("status", parents=[as_json], help="each managed target against its secret")
+    status_command.add_argument("--target")
+    status_command.add_argument("--prefix", default="macsec/")
+    history_command = commands.add_parser("history", parents=[as_json], help="recent rotations")
+    history_command.add_argument("--max", type=int, default=20)
+    rerun_command = commands.add_parser(
+        "rerun", parents=[as_json], help="start a failed rotation again with its input, and follow it"
+    )
+    rerun_command.add_argument("name", help="the failed execution's name (see history)")
+    return top
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = parser().parse_args(argv)
+    output = Output(out=out, err=err, as_json=args.json)
+
+    def run(account: Account) -> tuple[int, Document]:
+        if args.command == "start":
+            return start(account, output, args.secret, args.target, args.mode)
+        if args.command == "rerun":
+            return rerun(account, output, args.name)
+        if args.command == "status":
+            return status(account, output, args.target, args.prefix)
+        return history(account, output, args.max)
+
+    # With --json, stdout is the document's alone: anything else printed on the way goes to stderr.
+    quiet = contextlib.redirect_stdout(err) if args.json else contextlib.nullcontext()
+    try:
+        with quiet:
+            if args.local:
+                with local_account(args.local) as account:
+                    code, document = run(account)
+            else:
+                code, document = run(aws_account(args.stack, args.region))
+    except CliError as error:
+        err.write(f"error: {error}\n")
+        output.document({"error": str(error)})
+        return 2
+    output.document({"command": args.command, **document})
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
