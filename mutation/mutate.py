@@ -60,8 +60,8 @@ MUTATIONS = (
     Mutation(
         "removal check gives up one round late",
         f"{LOGIC}/cleanup.py",
-        "elif lingering and attempt >= item.poll.max_attempts:",
-        "elif lingering and attempt > item.poll.max_attempts:",
+        "elif lingering and attempt * item.poll.interval_seconds >= settings.disassociation_timeout_seconds:",
+        "elif lingering and attempt * item.poll.interval_seconds > settings.disassociation_timeout_seconds:",
         BOUNDS,
     ),
     Mutation(
@@ -95,7 +95,7 @@ MUTATIONS = (
     Mutation(
         "removal counts without the settle period",
         f"{LOGIC}/cleanup.py",
-        'status = "removed" if settled or attempt >= item.poll.max_attempts else "removing"',
+        'status = "removed" if settled else "removing"',
         'status = "removed"',
         ("tests/unit/test_steps.py",),
     ),
