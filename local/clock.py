@@ -17,6 +17,15 @@ from contextlib import contextmanager
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: virtual second 0
 
 
+class Alarm:
+    """What a parked participant waits for besides its deadline (an answer, another execution's end).
+    `VirtualClock.ring` sets it; a ring that comes before the park is kept, so none is lost."""
+
+    def __init__(self) -> None:
+        self.rung = False
+        self._entry: list[bool] | None = None  # the parked thread's wake-up flag, while it is parked
+
+
 class VirtualClock:
     def __init__(self) -> None:
         self._condition = threading.Condition()
@@ -37,6 +46,32 @@ class VirtualClock:
             self._advance_if_idle()
             while not woken[0]:
                 self._condition.wait()
+
+    def park(self, seconds: float, alarm: Alarm) -> bool:
+        """Sleep like `sleep`, unless `ring(alarm)` comes first (or came already): True when it did.
+        The ringer hands participation over in the same step, so time cannot move between the ring
+        and this thread going on (the way MapParticipation hands it back to a Map state)."""
+        with self._condition:
+            if not alarm.rung:
+                woken = [False]
+                alarm._entry = woken
+                heapq.heappush(self._sleepers, (self._elapsed + max(0.0, seconds), next(self._order), woken))
+                self._busy -= 1
+                self._advance_if_idle()
+                while not woken[0]:
+                    self._condition.wait()
+                alarm._entry = None
+            rung, alarm.rung = alarm.rung, False
+            return rung
+
+    def ring(self, alarm: Alarm) -> None:
+        with self._condition:
+            alarm.rung = True
+            woken = alarm._entry
+            if woken is not None and not woken[0]:
+                woken[0] = True  # its heap entry stays, and is skipped: time never jumps to it
+                self._busy += 1
+                self._condition.notify_all()
 
     def elapsed(self) -> float:
         return self._elapsed
@@ -61,13 +96,16 @@ class VirtualClock:
             self.join()
 
     def _advance_if_idle(self) -> None:
+        while self._sleepers and self._sleepers[0][2][0]:  # rung before their time
+            heapq.heappop(self._sleepers)
         if self._busy > 0 or not self._sleepers:
             return
         self._elapsed = max(self._elapsed, self._sleepers[0][0])
         while self._sleepers and self._sleepers[0][0] <= self._elapsed:
             _, _, woken = heapq.heappop(self._sleepers)
-            woken[0] = True
-            self._busy += 1
+            if not woken[0]:
+                woken[0] = True
+                self._busy += 1
         self._condition.notify_all()
 
 

@@ -35,7 +35,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from . import strict
+from . import strict, tasktokens
 from .clock import VirtualClock, VirtualTimeModule
 
 # (function name or ARN, event body) -> (response payload, function error or None)
@@ -191,4 +191,5 @@ def applied(clock: VirtualClock, invoke: Invoke, finished: Finished) -> Iterator
         stack.enter_context(mock.patch.object(JobPool, "await_jobs", await_jobs))
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", lambda_invoke))
         stack.enter_context(mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", task_invoke))
+        stack.enter_context(tasktokens.applied(clock))  # callback waits, .sync, Express: local/tasktokens.py
         yield
