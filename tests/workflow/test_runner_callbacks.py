@@ -47,18 +47,7 @@ def start(definition: dict[str, Any], execution_input: Any = None, machine_type:
 
 def ended(world: World, arn: str) -> Outcome:
     """What World.run reads, for an execution this test drove while it ran."""
-    with world.clock.idle():
-        assert world._event(arn).wait(timeout=30), "the execution did not end"
-    described = sfn().describe_execution(executionArn=arn)
-    events = sfn().get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    return Outcome(
-        status=described["status"],
-        error=described.get("error"),
-        cause=described.get("cause"),
-        output=json.loads(described["output"]) if "output" in described else None,
-        states=[e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e],
-        virtual_seconds=world.clock.elapsed(),
-    )
+    return world.outcome(arn)
 
 
 def parked(world: World, **task: Any) -> tuple[dict[str, Any], list[str]]:

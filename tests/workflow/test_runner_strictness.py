@@ -84,6 +84,11 @@ class World:
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
         )["stateMachineArn"]
         arn = client.start_execution(stateMachineArn=machine, input=json.dumps(execution_input or {}))["executionArn"]
+        return self.outcome(arn)
+
+    def outcome(self, arn: str) -> Outcome:
+        """How the execution ended, once it has (the clock goes on meanwhile)."""
+        client = boto3.client("stepfunctions", region_name=REGION)
         with self.clock.idle():
             assert self._event(arn).wait(timeout=30), "the execution did not end"
         described = client.describe_execution(executionArn=arn)
