@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .settings import DeploymentSettings
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+REQUIREMENTS = ROOT / "requirements.txt"
 PACKAGE = "macsec_rotation"
 SERVICE_NAME = "macsec-key-rotation"
 METRICS_NAMESPACE = "MacsecKeyRotation"
+RUNTIME = lambda_.Runtime.PYTHON_3_11
+ARCHITECTURE = lambda_.Architecture.X86_64
 POWERTOOLS_ACCOUNT = "017000801446"
+# The public layer for RUNTIME and ARCHITECTURE: AWSLambdaPowertoolsPythonV3-python311-x86_64.
+POWERTOOLS_LAYER = f"AWSLambdaPowertoolsPythonV3-{RUNTIME.name.replace('.', '')}-{ARCHITECTURE.name}"
+POWERTOOLS_PIN = re.compile(r"^aws-lambda-powertools(\[[^\]]*\])?==(?P<version>\d+\.\d+\.\d+)\s*(#.*)?$", re.MULTILINE)
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
     7: logs.RetentionDays.ONE_WEEK,
@@ -31,18 +40,42 @@ RETENTION = {
 }
 
 
+def pinned_powertools_version(requirements: Path = REQUIREMENTS) -> str:
+    """The exact aws-lambda-powertools version requirements.txt pins (the one the tests run against)."""
+    pins = [m["version"] for m in POWERTOOLS_PIN.finditer(requirements.read_text())]
+    if len(pins) != 1:
+        raise ValueError(f"{requirements} must pin aws-lambda-powertools exactly once (==X.Y.Z), found {pins}")
+    return pins[0]
+
+
+def powertools_parameter_name(version: str) -> str:
+    """The public SSM parameter Powertools publishes per release, holding that release's layer ARN for RUNTIME
+    and ARCHITECTURE in the deploying region: /aws/service/powertools/python/x86_64/python3.11/3.37.0. The path
+    is https://docs.aws.amazon.com/powertools/python/latest/getting-started/install/#using-ssm-parameter-store
+    (which shows its `latest` alias); the per-release form, a plain X.Y.Z, is the one the Powertools release
+    workflow writes (aws-powertools/powertools-lambda-python#5754, #7689)."""
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
+
+
 class StepFunctions(Construct):
     """Builds the step functions: same runtime, layer, environment, log set-up and tracing."""
 
     def __init__(self, scope: Construct, construct_id: str, settings: DeploymentSettings) -> None:
         super().__init__(scope, construct_id)
         self._settings = settings
-        region = Stack.of(self).region
+        stack = Stack.of(self)
+        # The layer of the release requirements.txt pins, resolved by CloudFormation at deploy time from the
+        # parameter Powertools publishes for it (a template parameter of type AWS::SSM::Parameter::Value<String>):
+        # a deploy fails before changing anything if that release has no parameter. Only the layer's version
+        # number is taken from the parameter; the account and layer name stay the ones for RUNTIME/ARCHITECTURE.
+        published_arn = ssm.StringParameter.value_for_string_parameter(
+            self, powertools_parameter_name(pinned_powertools_version())
+        )
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
-            f"arn:{Stack.of(self).partition}:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python311-x86_64:{settings.powertools_layer_version}",
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:{POWERTOOLS_LAYER}:"
+            + Fn.select(7, Fn.split(":", published_arn)),
         )
         self._code = lambda_.Code.from_asset(
             str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
@@ -80,8 +113,8 @@ class StepFunctions(Construct):
             self,
             construct_id,
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.X86_64,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
             handler=f"{PACKAGE}.handlers.{step}.handler",
             code=self._code,
             layers=[self._layer],

@@ -16,7 +16,6 @@ CONTEXT_KEYS = (
     "associationTimeoutSeconds",
     "disassociationTimeoutSeconds",
     "maxConcurrentTargets",
-    "powertoolsLayerVersion",
     "logRetentionDays",
     "notificationEmail",
     "managedTargets",
@@ -46,7 +45,6 @@ class DeploymentSettings(BaseModel):
     association_timeout_seconds: int = Field(default=1800, ge=10, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=10, le=86400)
     max_concurrent_targets: int = Field(default=4, ge=1, le=40)
-    powertools_layer_version: int = Field(default=27, ge=1)
     log_retention_days: int = Field(default=90, ge=1)
     notification_email: str | None = None
     managed_targets: tuple[str, ...] = ()
@@ -164,6 +162,12 @@ class DeploymentSettings(BaseModel):
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentSettings:
+        if context.get("powertoolsLayerVersion") not in (None, ""):
+            raise SettingsError(
+                "invalid deployment settings (powertoolsLayerVersion: no longer a setting: the Powertools layer "
+                "is the one published for the aws-lambda-powertools version requirements.txt pins; remove the "
+                "key). See README 'Deploying'."
+            )
         values = {key: context[key] for key in CONTEXT_KEYS if context.get(key) not in (None, "")}
         try:
             return cls.model_validate(values)
