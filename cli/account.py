@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from macsec_rotation.settings import RuntimeSettings
+
 
 class CliError(Exception):
     """Something the operator can fix; printed without a traceback."""
@@ -24,6 +26,8 @@ class Account:
     client: Callable[[str], Any]
     state_machine_arn: str
     wait: Callable[[float], None]
+    # The settings the deployed functions decide with (maxTargetsPerSecret, ...), read when a command needs them.
+    settings: Callable[[], RuntimeSettings] = RuntimeSettings
 
 
 def aws_account(stack: str, region: str | None) -> Account:
@@ -45,7 +49,23 @@ def aws_account(stack: str, region: str | None) -> Account:
     machines = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::StepFunctions::StateMachine"]
     if not machines:
         raise CliError(f"stack {stack} has no state machine: is it the MACsec key rotation stack?")
-    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep)
+    prepare = [
+        r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::Lambda::Function" and r["LogicalResourceId"].startswith("FunctionsPrepare")
+    ]
+
+    def settings() -> RuntimeSettings:
+        """The Prepare function's settings; the defaults when they cannot be read (lambda:GetFunctionConfiguration)."""
+        if not prepare:
+            return RuntimeSettings()
+        try:
+            configuration = session.client("lambda").get_function_configuration(FunctionName=prepare[0])
+        except (ClientError, BotoCoreError):
+            return RuntimeSettings()
+        return RuntimeSettings.from_env(configuration.get("Environment", {}).get("Variables", {}))
+
+    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep, settings=settings)
 
 
 @contextmanager
@@ -61,4 +81,10 @@ def local_account(scenario_path: str) -> Iterator[Account]:
     except ScenarioError as error:
         raise CliError(str(error)) from None
     with scenario_world(scenario) as aws:
-        yield Account(client=aws.client, state_machine_arn=aws.state_machine_arn, wait=aws.advance_by)
+        # The functions' environment (the scenario's settings) is the process's while the world runs.
+        yield Account(
+            client=aws.client,
+            state_machine_arn=aws.state_machine_arn,
+            wait=aws.advance_by,
+            settings=RuntimeSettings.from_env,
+        )

@@ -11,10 +11,13 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
+from macsec_rotation.errors import InvalidInput
 from macsec_rotation.gateways.aws_errors import error_code
 from macsec_rotation.gateways.directconnect import DirectConnectGateway, MacsecKey
 from macsec_rotation.gateways.secrets import SecretsGateway
 from macsec_rotation.logic.drift import check_drift
+from macsec_rotation.logic.plan import preview_request
+from macsec_rotation.logic.requests import request_from_event
 from macsec_rotation.settings import RuntimeSettings
 
 from .account import Account, CliError
@@ -146,6 +149,50 @@ def _outcome(described: dict[str, Any], output: Output, states: list[Document]) 
         return 0, document
     output.report(f"{described['status']}: {described.get('error')}: {described.get('cause')}")
     return 1, document
+
+
+# ---- plan ----
+
+
+def plan(
+    account: Account, output: Output, secret: str, target: str | None, mode: str | None, version: str | None
+) -> tuple[int, Document]:
+    """What a rotation started now would do, decided by the workflow's own code (Prepare, then PlanTarget's
+    decision and TightenEncryption's), reading only: no lock, no key, no mode change."""
+    request_input = {
+        "secretId": secret,
+        **({"target": target} if target else {}),
+        **({"encryptionMode": mode} if mode else {}),
+        **({"versionId": version} if version else {}),
+    }
+    try:
+        request = request_from_event(request_input)
+    except InvalidInput as error:
+        raise CliError(str(error)) from None
+    try:
+        preview = preview_request(
+            request,
+            SecretsGateway(account.client("secretsmanager")),
+            DirectConnectGateway(account.client("directconnect")),
+            account.settings(),
+        )
+    except ClientError as error:  # the operator's own access (the workflow's errors are in the preview)
+        raise CliError(f"cannot read what the plan needs: {error_code(error)} ({error})") from None
+    if preview.error:
+        output.report(f"{secret}: would fail {preview.error}: {preview.cause}")
+    for item in preview.targets:
+        if item.error:
+            output.report(f"{item.target}: would fail {item.error}: {item.cause}")
+            continue
+        output.report(f"{item.target}: {item.action}, key {item.new_ckn}")
+        for ckn in item.remove_ckns:
+            output.report(f"    remove {ckn}")
+        for kept in item.kept_ckns:
+            output.report(f"    keep   {kept.ckn}: {kept.reason}")
+        mode_line = f"    mode   {item.encryption_mode_before} -> {item.encryption_mode_after}"
+        output.report(mode_line + (f" (not tightened: {item.tightening_skipped})" if item.tightening_skipped else ""))
+    output.report("the rotation would succeed" if preview.would_succeed else "the rotation would be refused")
+    return (0 if preview.would_succeed else 1), preview.dump()
 
 
 # ---- status, history ----

@@ -2,6 +2,7 @@
 
     macsec-rotation [--stack NAME] [--region R] [--local SCENARIO] COMMAND [--json] ...
     macsec-rotation start --secret ID [--target T] [--mode M]
+    macsec-rotation plan --secret ID [--target T] [--mode M] [--version V]
     macsec-rotation rerun NAME
     macsec-rotation status [--target T] [--prefix macsec/]
     macsec-rotation history [--max 20]
@@ -9,7 +10,8 @@
 Against AWS through boto3's usual credentials (AWS_PROFILE, environment, SSO), or against the embedded
 AWS with `--local SCENARIO` (the scenario's account after its events have played out). With `--json`,
 stdout carries exactly one JSON document (on an error too: {"error": ...}); progress goes to stderr.
-Exit status: 0 done (in sync), 1 the rotation failed (a target drifted), 2 an error the operator can fix.
+Exit status: 0 done (in sync, would succeed), 1 the rotation failed (a target drifted, it would be refused),
+2 an error the operator can fix.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from typing import TextIO
 
 from .account import Account, CliError, aws_account, local_account
-from .commands import Document, Output, history, rerun, start, status
+from .commands import Document, Output, history, plan, rerun, start, status
 
 PROG = "macsec-rotation"
 
@@ -29,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog=PROG,
         description="MACsec key rotation operator CLI",
-        epilog="exit status: 0 done (in sync), 1 the rotation failed (a target drifted), 2 an error to fix",
+        epilog="exit status: 0 done (in sync, would succeed), 1 the rotation failed (a target drifted, it would be "
+        "refused), 2 an error to fix",
     )
     top.add_argument("--stack", default="MacsecKeyRotation", help="CloudFormation stack name")
     top.add_argument("--region", help="AWS Region (default: your configuration's)")
@@ -39,11 +42,18 @@ def parser() -> argparse.ArgumentParser:
     # --json also after the command; SUPPRESS keeps a top-level --json when the command does not repeat it
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
-    commands = top.add_subparsers(dest="command", required=True, metavar="{start,status,history,rerun}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="{start,plan,status,history,rerun}")
     start_command = commands.add_parser("start", parents=[as_json], help="start a rotation and follow it")
     start_command.add_argument("--secret", required=True)
     start_command.add_argument("--target")
     start_command.add_argument("--mode", choices=["no_encrypt", "should_encrypt", "must_encrypt"])
+    plan_command = commands.add_parser(
+        "plan", parents=[as_json], help="what a rotation started now would do, changing nothing"
+    )
+    plan_command.add_argument("--secret", required=True)
+    plan_command.add_argument("--target")
+    plan_command.add_argument("--mode", choices=["no_encrypt", "should_encrypt", "must_encrypt"])
+    plan_command.add_argument("--version", help="the version to plan for; it must be the AWSCURRENT one")
     status_command = commands.add_parser("status", parents=[as_json], help="each managed target against its secret")
     status_command.add_argument("--target")
     status_command.add_argument("--prefix", default="macsec/")
@@ -65,6 +75,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     def run(account: Account) -> tuple[int, Document]:
         if args.command == "start":
             return start(account, output, args.secret, args.target, args.mode)
+        if args.command == "plan":
+            return plan(account, output, args.secret, args.target, args.mode, args.version)
         if args.command == "rerun":
             return rerun(account, output, args.name)
         if args.command == "status":

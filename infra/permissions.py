@@ -25,7 +25,7 @@ from .settings import DeploymentSettings
 
 BINDING_TAG = "macsec:secret"  # on the Direct Connect target, set by its owner; names the secret (name or ARN)
 # The functions that read key material (GetSecretValue): the only ones the managed secrets' policy lets read.
-KEY_READING_STEPS = ("plan_target", "associate", "restore_previous", "rotate_secret", "drift_check")
+KEY_READING_STEPS = ("plan_target", "plan", "associate", "restore_previous", "rotate_secret", "drift_check")
 # Secrets Manager guide, "Secret encryption and decryption" (Permissions for the KMS key): Secrets Manager calls
 # kms:Decrypt for GetSecretValue and kms:GenerateDataKey for PutSecretValue on the caller's behalf (PutSecretValue
 # may also Decrypt, to compare with an existing version); it recommends kms:ViaService to keep the key to requests
@@ -111,6 +111,8 @@ def grant_step_permissions(
         "intake": [describe_secret],
         # PlanTarget reads the new key's CKN, and finds which old keys a version holds (keptCkns).
         "plan_target": [describe, describe_secret, list_versions, read_secret],
+        # A dry run decides as PlanTarget does, and may not change anything either.
+        "plan": [describe, describe_secret, list_versions, read_secret],
         "drift_check": [
             describe,
             read_secret,

@@ -32,6 +32,7 @@ STEPS = {
     "report_failure": "Turn a caught error into a clean error and cause",
     "acquire_lock": "Take a target's lock, or say how long to wait for it",
     "plan_target": "Decide again under the lock",
+    "plan": "Dry run: what the rotation would do on each target, changing nothing",
     "release_lock": "Give a target's lock back",
 }
 LOCK_STEPS = ("acquire_lock", "release_lock")

@@ -76,11 +76,18 @@ class RotationWorkflow(Construct):
         rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
         succeeded = sfn.Succeed(self, "RotationSucceeded")
-        definition = (
-            prepare.next(rotate_targets)
-            .next(self._step("Report", "report"))
+        rotate = (
+            rotate_targets.next(self._step("Report", "report"))
             .next(self._notify(topic, "NotifyResult", "MACsec key rotation finished", succeeded))
             .next(succeeded)
+        )
+        # A dry run ("dryRun": true): Prepare's plan, then each target's decision, as the output; no lock is
+        # taken and nothing changes. Prepare always sets dryRun, so the Choice never reads a missing field.
+        plan = self._step("Plan", "plan")
+        plan.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
+        plan.next(sfn.Succeed(self, "DryRunDone"))
+        definition = prepare.next(
+            sfn.Choice(self, "DryRun?").when(sfn.Condition.boolean_equals("$.dryRun", True), plan).otherwise(rotate)
         )
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", removal_policy=RemovalPolicy.RETAIN, retention=logs.RetentionDays.THREE_MONTHS

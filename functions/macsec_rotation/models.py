@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
 EncryptionMode = Literal["no_encrypt", "should_encrypt", "must_encrypt"]
@@ -38,6 +38,9 @@ class ConsoleInput(StateModel):
     target: str | None = None
     encryption_mode: EncryptionMode | None = None
     version_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # Plan only: report what the rotation would do and change nothing. Strict: a "true" string is refused,
+    # never read as a real rotation.
+    dry_run: StrictBool = False
 
 
 class Poll(StateModel):
@@ -95,6 +98,36 @@ class RotationPlan(StateModel):
     secret_arn: str
     version_id: str
     targets: list[TargetRotation]
+    # Always present (the workflow's DryRun? Choice reads it; a missing field would fail the execution).
+    dry_run: bool = False
+
+
+class PlannedTarget(StateModel):
+    """What the rotation would do on one target (a dry run, `macsec-rotation plan`), or how it would fail."""
+
+    target: str
+    action: Action | None = None
+    new_ckn: str = ""
+    remove_ckns: list[str] = Field(default_factory=list)
+    kept_ckns: list[KeptKey] = Field(default_factory=list)
+    encryption_mode_before: EncryptionMode | None = None
+    encryption_mode_after: EncryptionMode | None = None
+    tightening_skipped: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+class RotationPreview(StateModel):
+    """A dry run's output: the plan per target, or the error the whole request would fail with."""
+
+    secret_id: str
+    secret_arn: str | None = None
+    version_id: str | None = None
+    dry_run: bool = True
+    would_succeed: bool
+    targets: list[PlannedTarget] = Field(default_factory=list)
+    error: str | None = None
+    cause: str | None = None
 
 
 class TargetResult(StateModel):

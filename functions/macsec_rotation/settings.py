@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
@@ -23,8 +24,9 @@ class RuntimeSettings(BaseModel):
     binding_tag: str = "macsec:secret"  # on the Direct Connect target, set by its owner
 
     @classmethod
-    def from_env(cls) -> RuntimeSettings:
-        env = os.environ
+    def from_env(cls, environment: Mapping[str, str] | None = None) -> RuntimeSettings:
+        """From the function's environment, or from a deployed function's variables (the operator CLI)."""
+        env = os.environ if environment is None else environment
         return cls(
             poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "10")),
             association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),

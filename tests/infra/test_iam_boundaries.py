@@ -144,7 +144,7 @@ def test_no_function_writes_what_it_does_not_need(template: Template) -> None:
 def test_reads_of_the_fleet_stay_unconditioned(template: Template) -> None:
     env = ENVS[0]
     policies = Policies(template.raw, env)
-    readers = ("prepare", "plan_target", "check_association", "check_removal", "drift_check", *NEEDS)
+    readers = ("prepare", "plan_target", "plan", "check_association", "check_removal", "drift_check", *NEEDS)
     for step in readers:
         role = policies.function_roles()[step]
         for action, kind in (("DescribeConnections", "dxcon"), ("DescribeLags", "dxlag")):

@@ -44,7 +44,7 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    assert len(functions) == 16  # 13 workflow steps, the intake, the rotation function, the drift check
+    assert len(functions) == 17  # 14 workflow steps (Plan: the dry run), the intake, the rotation, the drift check
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -85,6 +85,8 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
         "secretsmanager:DescribeSecret",
         "secretsmanager:ListSecretVersionIds",
     }
+    # A dry run decides as PlanTarget does, with the same reads and nothing more.
+    assert granted["plan"] == granted["plan_target"]
     lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
     assert granted["acquire_lock"] == granted["release_lock"] == lock_table
     assert granted["drift_check"] == describe | read_secret | {"secretsmanager:ListSecrets"}
@@ -131,7 +133,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    assert len(tasks) == 14
+    assert len(tasks) == 15  # Plan (the dry run) included
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}

@@ -31,6 +31,8 @@ def check_execution(actual: dict[str, Any], wanted: dict[str, Any]) -> None:
         assert state in actual["states"], (where, state)
     for state in wanted.get("statesExclude", []):
         assert state not in actual["states"], (where, state)
+    for field, value in wanted.get("output", {}).items():  # a dry run's plan, field by field
+        assert (actual["output"] or {}).get(field) == value, (where, field, (actual["output"] or {}).get(field))
     results = {r["target"]: r for r in (actual["output"] or {}).get("results", [])}
     for target, fields in wanted.get("results", {}).items():
         assert target in results, (where, target, list(results))

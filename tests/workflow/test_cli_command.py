@@ -86,3 +86,15 @@ def test_an_error_is_exit_status_2_and_still_one_document(tmp_path: Path) -> Non
     done = command(tmp_path, "--local", str(tmp_path / "missing.json"), "status", "--json")
     assert done.returncode == 2
     assert "error" in one_document(done) and done.stderr.startswith("error: ")
+
+
+def test_plan_prints_one_document_and_changes_nothing(tmp_path: Path) -> None:
+    done = command(
+        tmp_path, "--local", scenario(tmp_path, []), "plan", "--secret", S, "--mode", "must_encrypt", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    document = one_document(done)
+    assert document["command"] == "plan" and document["wouldSucceed"] is True
+    (target,) = document["targets"]
+    assert target["target"] == C and target["action"] == "Associate" and len(target["removeCkns"]) == 1
+    assert target["encryptionModeAfter"] == "must_encrypt"

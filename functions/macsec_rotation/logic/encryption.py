@@ -3,33 +3,49 @@
 from __future__ import annotations
 
 from ..gateways.directconnect import DirectConnectGateway
-from ..models import MODE_STRICTNESS, TargetRotation
+from ..models import MODE_STRICTNESS, EncryptionMode, TargetRotation
 from ..observability import logger
+
+
+def decide_tightening(
+    current: str | None,
+    wanted: EncryptionMode | None,
+    mode_before: EncryptionMode | None,
+    ports_down: list[str],
+) -> tuple[str, str | None, bool]:
+    """The mode the target ends with, why tightening was skipped (None when it was not), and whether
+    UpdateConnection/UpdateLag must be called for it: decided from what DescribeConnections/DescribeLags shows,
+    so that a plan (`macsec-rotation plan`, a dry run) decides exactly as TightenEncryption does."""
+    now = current or "no_encrypt"
+    if wanted is None:
+        return now, "no encryptionMode requested", False
+    if now == wanted:
+        # Already there: either it was so from the start, or an earlier try of this step set it.
+        return now, (None if mode_before != now else f"already {now}"), False
+    if MODE_STRICTNESS[wanted] < MODE_STRICTNESS[now]:
+        return now, f"{wanted} is looser than {now}; the mode is never loosened", False
+    if ports_down:
+        return (
+            now,
+            f"ports {', '.join(ports_down)} report Encryption Down; {wanted} now would take the link down",
+            False,
+        )
+    return wanted, None, True
 
 
 def tighten_encryption(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotation:
     target = dx.describe(item.target)
-    current = target.encryption_mode or "no_encrypt"
-    wanted = item.wanted_mode
-    skipped: str | None = None
-    if wanted is None:
-        skipped = "no encryptionMode requested"
-    elif current == wanted:
-        # Already there: either it was so from the start, or an earlier try of this step set it.
-        skipped = None if item.mode_before != current else f"already {current}"
-    elif MODE_STRICTNESS[wanted] < MODE_STRICTNESS[current]:
-        skipped = f"{wanted} is looser than {current}; the mode is never loosened"
-    elif target.ports_down:
-        skipped = f"ports {', '.join(target.ports_down)} report Encryption Down; {wanted} now would take the link down"
-    else:
-        dx.set_encryption_mode(target, wanted)
-        current = wanted
+    after, skipped, change = decide_tightening(
+        target.encryption_mode, item.wanted_mode, item.mode_before, list(target.ports_down)
+    )
+    if change:
+        dx.set_encryption_mode(target, after)
     logger.info(
         "encryption mode decided",
         target=item.target,
         before=item.mode_before,
-        after=current,
-        wanted=wanted,
+        after=after,
+        wanted=item.wanted_mode,
         skipped=skipped,
     )
-    return item.model_copy(update={"mode_after": current, "tightening_skipped": skipped})
+    return item.model_copy(update={"mode_after": after, "tightening_skipped": skipped})

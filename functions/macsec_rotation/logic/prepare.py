@@ -58,7 +58,7 @@ def plan_rotation(
                 poll=settings.poll_for(settings.association_timeout_seconds),
             )
         )
-    return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items)
+    return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items, dry_run=request.dry_run)
 
 
 def replan_under_lock(
