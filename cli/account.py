@@ -28,6 +28,10 @@ class Account:
     wait: Callable[[float], None]
     # The settings the deployed functions decide with (maxTargetsPerSecret, ...), read when a command needs them.
     settings: Callable[[], RuntimeSettings] = RuntimeSettings
+    # The stack's lock table, where `abort` records its request (None: the stack has none).
+    lock_table: str | None = None
+    # Now, on the clock the workflow's functions see (virtual with --local).
+    now: Callable[[], float] = time.time
 
 
 def aws_account(stack: str, region: str | None) -> Account:
@@ -65,7 +69,19 @@ def aws_account(stack: str, region: str | None) -> Account:
             return RuntimeSettings()
         return RuntimeSettings.from_env(configuration.get("Environment", {}).get("Variables", {}))
 
-    return Account(client=session.client, state_machine_arn=machines[0], wait=time.sleep, settings=settings)
+    tables = [
+        r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table")
+        and r["LogicalResourceId"].startswith("TargetLocks")
+    ]
+    return Account(
+        client=session.client,
+        state_machine_arn=machines[0],
+        wait=time.sleep,
+        settings=settings,
+        lock_table=tables[0] if tables else None,
+    )
 
 
 @contextmanager
@@ -74,7 +90,7 @@ def local_account(scenario_path: str) -> Iterator[Account]:
     local/, with moto and the CDK app) is imported only here, so a command against AWS never loads it."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from local.scenario import ScenarioError, load  # noqa: PLC0415
-    from local.simulation import scenario_world  # noqa: PLC0415
+    from local.simulation import lock_table_name, scenario_world  # noqa: PLC0415
 
     try:
         scenario = load(scenario_path)
@@ -87,4 +103,6 @@ def local_account(scenario_path: str) -> Iterator[Account]:
             state_machine_arn=aws.state_machine_arn,
             wait=aws.advance_by,
             settings=RuntimeSettings.from_env,
+            lock_table=lock_table_name(aws),
+            now=aws.clock.now,
         )

@@ -11,9 +11,10 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from macsec_rotation.errors import InvalidInput
+from macsec_rotation.errors import Aborted, InvalidInput
 from macsec_rotation.gateways.aws_errors import error_code
 from macsec_rotation.gateways.directconnect import DirectConnectGateway, MacsecKey
+from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.secrets import SecretsGateway
 from macsec_rotation.logic.drift import check_drift
 from macsec_rotation.logic.plan import preview_request
@@ -66,24 +67,91 @@ def start(account: Account, output: Output, secret: str, target: str | None, mod
     return _start_and_follow(account, output, execution_input, f"cli-{uuid.uuid4().hex[:20]}")
 
 
-def rerun(account: Account, output: Output, name: str) -> tuple[int, Document]:
-    """Start a failed, timed-out or aborted rotation again with its input, as a new execution. Every step
-    resumes from what it finds (a key already associated, old keys already gone), so this is the recovery
-    for any failure; a redrive would resume at the workflow's Fail state and fail again."""
-    sfn = account.client("stepfunctions")
-    arn = account.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+def _execution_arn(account: Account, name: str) -> str:
+    return account.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def _describe(account: Account, name: str) -> dict[str, Any]:
     try:
-        described = sfn.describe_execution(executionArn=arn)
+        described: dict[str, Any] = account.client("stepfunctions").describe_execution(
+            executionArn=_execution_arn(account, name)
+        )
     except ClientError as error:
         if error_code(error) != "ExecutionDoesNotExist":
             raise
         raise CliError(f"no execution named {name}: see `history` for the names of recent rotations") from None
+    return described
+
+
+def rerun(account: Account, output: Output, name: str) -> tuple[int, Document]:
+    """Start a failed, timed-out or aborted rotation again with its input, as a new execution. Every step
+    resumes from what it finds (a key already associated, old keys already gone), so this is the recovery
+    for any failure; a redrive would resume at the workflow's Fail state and fail again."""
+    described = _describe(account, name)
     if described["status"] in ("RUNNING", "SUCCEEDED"):
         raise CliError(f"{name} is {described['status']}: only a failed, timed-out or aborted rotation is re-run")
     code, document = _start_and_follow(
         account, output, json.loads(described["input"]), f"rerun-{uuid.uuid4().hex[:12]}-{name}"[:80]
     )
     return code, {"rerunOf": name, **document}
+
+
+# ---- abort ----
+
+
+def abort(account: Account, output: Output, name: str) -> tuple[int, Document]:
+    """Ask a running rotation to stop at its next safe point, and follow it until it ends. The workflow
+    honours the request while nothing has been removed (waiting for the lock, planning, waiting for the
+    association: the new key is rolled back); once RemoveOldKeys has started it finishes as it would have."""
+    described = _describe(account, name)
+    if described["status"] != "RUNNING":
+        output.report(
+            f"{name} already ended {described['status']}"
+            + (f" ({described.get('error')})" if described.get("error") else "")
+            + ": nothing to abort"
+        )
+        return 0, _abort_document(described, honoured=_was_aborted(described), already_ended=True)
+    if not account.lock_table:
+        raise CliError("the stack has no lock table (TargetLocks): it predates abort, deploy the current version")
+    try:
+        LocksGateway(account.client("dynamodb"), account.lock_table).request_abort(
+            described["executionArn"], account.now()
+        )
+    except ClientError as error:
+        raise CliError(f"cannot record the abort request: {error_code(error)} ({error})") from None
+    output.progress(f"abort requested for {name}; following it until it ends")
+    sfn = account.client("stepfunctions")
+    while described["status"] == "RUNNING":
+        account.wait(5)
+        described = sfn.describe_execution(executionArn=described["executionArn"])
+    honoured = _was_aborted(described)
+    document = _abort_document(described, honoured=honoured, already_ended=False)
+    if honoured:
+        output.report(f"{name} aborted at a safe point: {described.get('cause')}")
+        return 0, document
+    output.report(
+        f"{name} ended {described['status']}"
+        + (f" ({described.get('error')}: {described.get('cause')})" if described.get("error") else "")
+        + ": the abort was not honoured (RemoveOldKeys had started, past the point of no return, or the execution "
+        "ended before its next safe point)"
+    )
+    return 1, document
+
+
+def _was_aborted(described: dict[str, Any]) -> bool:
+    return bool(described["status"] == "FAILED" and described.get("error") == Aborted.__name__)
+
+
+def _abort_document(described: dict[str, Any], honoured: bool, already_ended: bool) -> Document:
+    return {
+        "execution": described["name"],
+        "executionArn": described["executionArn"],
+        "honoured": honoured,
+        "alreadyEnded": already_ended,
+        "status": described["status"],
+        "error": described.get("error"),
+        "cause": described.get("cause"),
+    }
 
 
 def _start_and_follow(

@@ -4,6 +4,7 @@
     macsec-rotation start --secret ID [--target T] [--mode M]
     macsec-rotation plan --secret ID [--target T] [--mode M] [--version V]
     macsec-rotation rerun NAME
+    macsec-rotation abort NAME
     macsec-rotation status [--target T] [--prefix macsec/]
     macsec-rotation history [--max 20]
 
@@ -22,7 +23,7 @@ import sys
 from typing import TextIO
 
 from .account import Account, CliError, aws_account, local_account
-from .commands import Document, Output, history, plan, rerun, start, status
+from .commands import Document, Output, abort, history, plan, rerun, start, status
 
 PROG = "macsec-rotation"
 
@@ -42,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     # --json also after the command; SUPPRESS keeps a top-level --json when the command does not repeat it
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
-    commands = top.add_subparsers(dest="command", required=True, metavar="{start,plan,status,history,rerun}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="{start,plan,status,history,rerun,abort}")
     start_command = commands.add_parser("start", parents=[as_json], help="start a rotation and follow it")
     start_command.add_argument("--secret", required=True)
     start_command.add_argument("--target")
@@ -63,6 +64,12 @@ def parser() -> argparse.ArgumentParser:
         "rerun", parents=[as_json], help="start a failed rotation again with its input, and follow it"
     )
     rerun_command.add_argument("name", help="the failed execution's name (see history)")
+    abort_command = commands.add_parser(
+        "abort",
+        parents=[as_json],
+        help="stop a running rotation at its next safe point (before old keys go), and follow it",
+    )
+    abort_command.add_argument("name", help="the running execution's name (see history)")
     return top
 
 
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return plan(account, output, args.secret, args.target, args.mode, args.version)
         if args.command == "rerun":
             return rerun(account, output, args.name)
+        if args.command == "abort":
+            return abort(account, output, args.name)
         if args.command == "status":
             return status(account, output, args.target, args.prefix)
         return history(account, output, args.max)

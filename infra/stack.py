@@ -36,6 +36,8 @@ STEPS = {
     "release_lock": "Give a target's lock back",
 }
 LOCK_STEPS = ("acquire_lock", "release_lock")
+# The steps that look for an operator's abort request (an item of the lock table) at the safe points.
+ABORT_CHECK_STEPS = ("acquire_lock", "plan_target", "check_association")
 
 
 class MacsecRotationStack(Stack):
@@ -64,16 +66,25 @@ class MacsecRotationStack(Stack):
             "LOCK_POLL_SECONDS": str(settings.lock_poll_seconds),
             "LOCK_TTL_SECONDS": str(settings.lock_ttl_seconds),
         }
+        abort_environment = {"LOCK_TABLE_NAME": locks.table_name}
+
+        def environment(step: str) -> dict[str, str] | None:
+            if step in LOCK_STEPS:
+                return lock_environment
+            return abort_environment if step in ABORT_CHECK_STEPS else None
+
         functions = {
-            step: factory.function(step, description, lock_environment if step in LOCK_STEPS else None)
-            for step, description in STEPS.items()
+            step: factory.function(step, description, environment(step)) for step, description in STEPS.items()
         }
         for step in LOCK_STEPS:
             locks.grant(functions[step], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        for step in set(ABORT_CHECK_STEPS) - set(LOCK_STEPS):
+            locks.grant(functions[step], "dynamodb:GetItem")  # reads the abort request, nothing else
         notifications = Notifications(self, "Notifications", settings, key)
         workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
         self.workflow_functions = dict(functions)  # the steps the state machine invokes
         self.state_machine = workflow.state_machine
+        self.lock_table = locks
 
         functions["intake"] = factory.function(
             "intake",

@@ -142,12 +142,14 @@ class RotationWorkflow(Construct):
             sfn.Choice(self, "NewKeyAssociated?")
             .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
             .when(sfn.Condition.string_equals("$.status", "associating"), wait_for_association)
+            # timedOut, dropped, or aborted by an operator: the new key goes, the old ones stay.
             .otherwise(step("RollBackNewKey", "roll_back").next(failed))
         )
         associate = step("AssociateNewKey", "associate").next(wait_for_association)
 
         where_to_start = (
             sfn.Choice(self, "WhereToStart?")
+            .when(sfn.Condition.string_equals("$.status", "aborted"), failed)  # an operator's abort, lock held
             .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
             .when(sfn.Condition.string_equals("$.action", "Superseded"), done)
             .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
@@ -172,6 +174,11 @@ class RotationWorkflow(Construct):
                 step("PlanTarget", "plan_target").next(where_to_start),
             )
             .when(sfn.Condition.string_equals("$.status", "waitingForLock"), wait_for_lock)
+            # An operator's abort while waiting: nothing held, nothing changed.
+            .when(
+                sfn.Condition.string_equals("$.status", "aborted"),
+                sfn.Fail(self, "TargetAborted", error_path="$.failure.error", cause_path="$.failure.cause"),
+            )
             .otherwise(sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause"))
         )
         return acquire

@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from macsec_rotation.gateways.locks import ABORT_PREFIX
+
 from .clock import EPOCH
 from .runner import LocalAws
 
@@ -41,6 +43,8 @@ def _locks(aws: LocalAws) -> dict[str, str]:
     held = {}
     for table in aws.template.tables():
         for item in aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]:
+            if item["target"]["S"].startswith(ABORT_PREFIX):
+                continue  # an operator's abort request, not a lock
             held[item["target"]["S"]] = item.get("owner", {}).get("S", "")
     return held
 

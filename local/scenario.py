@@ -169,7 +169,14 @@ class KeyStuckSpec(Strict):
 class EventSpec(Strict):
     at: float = Field(default=0, ge=0)
     type: Literal[
-        "console", "RotationSucceeded", "PutSecretValue", "rotate", "connectionState", "dropKey", "deleteSecret"
+        "console",
+        "RotationSucceeded",
+        "PutSecretValue",
+        "rotate",
+        "connectionState",
+        "dropKey",
+        "deleteSecret",
+        "abort",
     ]
     input: dict[str, Any] | None = None
     name: str | None = Field(default=None, pattern=r"^[^\s:/]{1,80}$")
@@ -183,6 +190,8 @@ class EventSpec(Strict):
     def _fields_for_type(self) -> EventSpec:
         if self.type == "console" and self.input is None:
             raise ValueError("a console event needs 'input', the Step Functions execution input")
+        if self.type == "abort" and not self.name:
+            raise ValueError("an abort event needs 'name', the name of the execution to abort")
         if self.type in ("connectionState", "dropKey") and not self.target:
             raise ValueError(f"a {self.type} event needs 'target'")
         if self.type == "connectionState" and not self.state:

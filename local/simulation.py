@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from infra.settings import SettingsError
+from macsec_rotation.gateways.locks import LocksGateway
 
 from .directconnect import Behaviour, Connection, KeyHolder, Lag, OperationFault
 from .events import put_secret_value, secret_string, service_event
@@ -75,9 +76,24 @@ def _play(aws: LocalAws, scenario: Scenario, secret_arns: dict[str, str]) -> Non
             aws.client("secretsmanager").delete_secret(
                 SecretId=secret_arns[event.secret], ForceDeleteWithoutRecovery=True
             )
+        elif event.type == "abort":  # as `macsec-rotation abort NAME` does it
+            assert event.name
+            LocksGateway(aws.client("dynamodb"), lock_table_name(aws)).request_abort(
+                execution_arn(aws.state_machine_arn, event.name), aws.clock.now()
+            )
         elif event.type == "PutSecretValue":
             assert event.secret
             aws.deliver_event(put_secret_value(aws, secret_arns[event.secret], event.value, event.stages))
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def lock_table_name(aws: LocalAws) -> str:
+    """The stack's lock table (its logical id is its name here)."""
+    (table,) = aws.template.tables()
+    return table
 
 
 # ---- seeding ----

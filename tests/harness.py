@@ -89,6 +89,7 @@ def execution(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 KNOWN_ERRORS = {
+    "Aborted",
     "InvalidInput",
     "SecretNotFound",
     "TargetNotFound",

@@ -55,6 +55,11 @@ class TargetBusy(RotationError):
     """Another execution kept the target's lock longer than this one may wait; nothing was changed."""
 
 
+class Aborted(RotationError):
+    """An operator asked to abort the execution (`macsec-rotation abort`) and it stopped at a safe point,
+    before any old key was removed: the target is as before (a new key already on it was rolled back)."""
+
+
 class AssociationRejected(RotationError):
     """Direct Connect refused to associate the new key."""
 

@@ -168,6 +168,32 @@ def test_the_first_association_may_create_and_read_the_service_linked_role(templ
         assert not policies.allowed(other)
 
 
+# The lock table: the lock steps take and give back locks; the steps at the abort's safe points only read it
+# (an operator's abort request is an item there); nobody else touches it.
+LOCK_TABLE_NEEDS = {
+    "acquire_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
+    "release_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
+    "plan_target": {"dynamodb:GetItem"},
+    "check_association": {"dynamodb:GetItem"},
+}
+DYNAMODB_ACTIONS = sorted(
+    f"dynamodb:{op}" for op in botocore.session.get_session().get_service_model("dynamodb").operation_names
+)
+
+
+def test_only_the_lock_and_abort_steps_reach_the_lock_table(template: Template) -> None:
+    env = ENVS[0]
+    policies = Policies(template.raw, env)
+    (table,) = policies.of_type("AWS::DynamoDB::GlobalTable")
+    table_arn = env.arn("dynamodb", f"table/{table}")
+    granted: dict[str, set[str]] = {}
+    for step, role in policies.function_roles().items():
+        for action in DYNAMODB_ACTIONS:
+            if policies.allowed(Request(role, action, table_arn)):
+                granted.setdefault(step, set()).add(action)
+    assert granted == LOCK_TABLE_NEEDS
+
+
 # ---- 3. Whoever writes to a KMS-encrypted resource can use its key ----
 
 # resource type -> (property naming its key, write actions, KMS actions a writer needs, service calling KMS)

@@ -68,8 +68,10 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     # Prepare decides from metadata: it never reads key material.
     assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret"}
     assert granted["associate"] == describe | read_secret | associate
-    for poller in ("check_association", "check_removal"):
-        assert granted[poller] == describe
+    # CheckAssociation also reads an operator's abort request (an item of the lock table).
+    read_abort = {"dynamodb:GetItem"}
+    assert granted["check_association"] == describe | read_abort
+    assert granted["check_removal"] == describe
     assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
     assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
     # The restore finds the planned keys' pairs among every version of the secret.
@@ -81,12 +83,10 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     # Secrets Manager asks KMS for a data key on PutSecretValue, and decrypts on GetSecretValue: nothing else.
     key_use = {"kms:GenerateDataKey"}
     assert granted["rotate_secret"] == read_secret | write_secret | key_use | {"secretsmanager:DescribeSecret"}
-    assert granted["plan_target"] == describe | read_secret | {
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:ListSecretVersionIds",
-    }
-    # A dry run decides as PlanTarget does, with the same reads and nothing more.
-    assert granted["plan"] == granted["plan_target"]
+    plan_reads = describe | read_secret | {"secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"}
+    assert granted["plan_target"] == plan_reads | read_abort
+    # A dry run decides as PlanTarget does, with the same reads and nothing more (no lock, no abort to read).
+    assert granted["plan"] == plan_reads
     lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
     assert granted["acquire_lock"] == granted["release_lock"] == lock_table
     assert granted["drift_check"] == describe | read_secret | {"secretsmanager:ListSecrets"}
@@ -173,7 +173,8 @@ def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(te
 def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Template) -> None:
     states = all_states(definition(template)["States"])
     fails = {n: s for n, s in states.items() if s["Type"] == "Fail"}
-    assert set(fails) == {"RotationFailed", "TargetFailed", "TargetBusy"}
+    # TargetBusy and TargetAborted: only from LockAcquired?, where no lock is held.
+    assert set(fails) == {"RotationFailed", "TargetFailed", "TargetBusy", "TargetAborted"}
     assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
     # Inside an iteration every way to TargetFailed releases the target's lock first.
     assert [n for n, s in states.items() if s.get("Next") == "TargetFailed"] == ["ReleaseLockAfterFailure"]
@@ -182,6 +183,28 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
         assert top[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ReportFailure"}
         ]
+
+
+def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> None:
+    # The status "aborted" (an operator's abort) leads out of the iteration only before any old key is removed:
+    # LockAcquired? (no lock held), WhereToStart? (after PlanTarget: release the lock), NewKeyAssociated? (its
+    # default, RollBackNewKey, removes the new key; the old ones are still there).
+    iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
+    routed = {
+        name: rule["Next"]
+        for name, state in iteration.items()
+        if state["Type"] == "Choice"
+        for rule in state["Choices"]
+        if rule.get("StringEquals") == "aborted"
+    }
+    assert routed == {"LockAcquired?": "TargetAborted", "WhereToStart?": "ReleaseLockAfterFailure"}
+    assert iteration["WhereToStart?"]["Choices"][0] == {
+        "Variable": "$.status",
+        "StringEquals": "aborted",
+        "Next": "ReleaseLockAfterFailure",
+    }
+    assert iteration["NewKeyAssociated?"]["Default"] == "RollBackNewKey"
+    assert iteration["RollBackNewKey"]["Next"] == "ReleaseLockAfterFailure"
 
 
 def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(template: Template) -> None:

@@ -59,6 +59,9 @@ def test_scenario(path: Path) -> None:
     for target, wanted in expect.get("targets", {}).items():
         if "associatedCkns" in wanted:
             assert associated_ckns(report, target) == sorted(wanted["associatedCkns"]), target
+        for ckn in wanted.get("goneCkns", []):  # not listed, or on its way out (disassociation takes a while)
+            states = [k["state"] for k in report["targets"][target]["macSecKeys"] if k["ckn"] == ckn]
+            assert set(states) <= {"disassociating", "disassociated"}, (target, ckn, states)
         if "encryptionMode" in wanted:
             assert report["targets"][target]["encryptionMode"] == wanted["encryptionMode"], target
     for operation, count in expect.get("apiCalls", {}).items():
@@ -67,6 +70,8 @@ def test_scenario(path: Path) -> None:
         secret = report["secrets"][name]
         assert set(fields) <= set(secret["currentFields"]), secret
         assert secret["currentCkn"] in associated_ckns_anywhere(report), "the new current key is on a link"
+    if "locksHeld" in expect:  # target -> the execution still holding its lock after the run
+        assert report["locks"] == expect["locksHeld"], report["locks"]
     for operation in expect.get("apiCallsAbsent", []):
         assert report["apiCalls"].get(operation, 0) == 0, (operation, report["apiCalls"])
     for target in expect.get("encryptedAtEnd", []):

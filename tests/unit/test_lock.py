@@ -110,3 +110,22 @@ def test_lock_table_throttling_left_after_sdk_retries_is_retried_by_the_state_ma
             gateway.release(TARGET, "owner")
         with pytest.raises(ThrottlingException, match="throttled"):
             gateway.acquire(TARGET, "owner", now=0, expires_at=120)
+
+
+def test_an_abort_request_is_per_execution_and_ends_a_wait_for_the_lock(
+    locks: LocksGateway, manual_clock: ManualClock
+) -> None:
+    held = acquire_lock(item(), locks, "exec-A", SETTINGS)
+    waiting = acquire_lock(item(), locks, "exec-B", SETTINGS)
+    assert not locks.abort_requested("exec-B") and not locks.abort_requested(None)
+    locks.request_abort("exec-B", now=0)
+    assert locks.abort_requested("exec-B") and not locks.abort_requested("exec-A")
+    aborted = acquire_lock(waiting, locks, "exec-B", SETTINGS)
+    assert (aborted.status, aborted.lock_owner) == ("aborted", None)
+    assert aborted.failure is not None and aborted.failure.error == "Aborted" and TARGET in aborted.failure.cause
+    # The holder is untouched, and the request is not a lock: the target stays A's until A releases it.
+    assert acquire_lock(held, locks, "exec-A", SETTINGS).status == "locked"
+    release_lock(held, locks, None)
+    assert acquire_lock(item(), locks, "exec-C", SETTINGS).status == "locked"
+    stored = locks._client.get_item(TableName="locks", Key={"target": {"S": "abort#exec-B"}})["Item"]
+    assert int(stored["expiresAt"]["N"]) == 24 * 3600  # a day after the request (TTL)

@@ -15,7 +15,7 @@ from macsec_rotation.errors import (
     TargetNotAvailable,
     VersionNotCurrent,
 )
-from macsec_rotation.logic.association import associate_new_key, check_association
+from macsec_rotation.logic.association import associate_new_key, check_association, roll_back_new_key
 from macsec_rotation.logic.cleanup import check_removal, remove_old_keys
 from macsec_rotation.logic.encryption import tighten_encryption
 from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
@@ -111,6 +111,20 @@ def test_associate_twice_adds_one_key(emulated: Emulated) -> None:
     assert check_association(item, directconnect(emulated.dx)).status == "associating"
     emulated.clock.advance(emulated.backend.behaviour.association_seconds)
     assert check_association(item, directconnect(emulated.dx)).status == "associated"
+
+
+def test_an_abort_during_the_association_wait_rolls_the_new_key_back_and_keeps_the_old(emulated: Emulated) -> None:
+    _, old = setup(emulated)
+    ckn, cak = new_key()
+    item = associate_new_key(
+        plan(emulated, {"ckn": ckn, "cak": cak}), secrets(emulated.secrets), directconnect(emulated.dx)
+    )
+    aborted = check_association(item, directconnect(emulated.dx), abort_requested=True)
+    assert aborted.status == "aborted" and aborted.failure is None  # the workflow sends it to RollBackNewKey
+    rolled_back = roll_back_new_key(aborted, directconnect(emulated.dx))
+    assert rolled_back.failure is not None and rolled_back.failure.error == "Aborted"
+    assert ckn in rolled_back.failure.cause and old[0][0] in rolled_back.failure.cause
+    assert (old[0][0], "associated") in live(emulated) and (ckn, "associated") not in live(emulated)
 
 
 def test_old_keys_are_never_removed_before_the_new_key_is_associated(emulated: Emulated) -> None:

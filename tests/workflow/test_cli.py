@@ -159,3 +159,53 @@ def test_json_documents_keep_the_exit_codes(tmp_path: Path, capsys: pytest.Captu
     code, document = run_json("--local", scenario(tmp_path, []), "--json", "status", "--target", "dxcon-ffff0000")
     assert code == 2 and "names dxcon-ffff0000" in document["error"]
     assert "names dxcon-ffff0000" in capsys.readouterr().err
+
+
+# ---- abort: the command against an execution that is still running ----
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def abort_while_running(scenario_file: str, at: float) -> tuple[int, dict[str, Any], str]:
+    """Play the scenario without its own abort event, then run `abort rotate --json` at virtual second `at`
+    against the embedded AWS while the execution runs, as the command does against AWS."""
+    from cli.account import Account  # noqa: PLC0415
+    from cli.commands import Output, abort  # noqa: PLC0415
+    from local.runner import LocalAws  # noqa: PLC0415
+    from local.scenario import load  # noqa: PLC0415
+    from local.simulation import _play, _seed, lock_table_name  # noqa: PLC0415
+    from local.template import synthesize  # noqa: PLC0415
+    from macsec_rotation.settings import RuntimeSettings  # noqa: PLC0415
+
+    loaded = load(SCENARIOS / scenario_file)
+    loaded = loaded.model_copy(update={"events": [e for e in loaded.events if e.type != "abort"]})
+    out, err = io.StringIO(), io.StringIO()
+    with LocalAws(
+        region=loaded.region, account=loaded.account, template=synthesize(tuple(sorted(loaded.settings.items())))
+    ) as aws:
+        _play(aws, loaded, _seed(aws, loaded))
+        aws.advance_to(at)
+        account = Account(
+            client=aws.client,
+            state_machine_arn=aws.state_machine_arn,
+            wait=aws.advance_by,
+            settings=RuntimeSettings.from_env,
+            lock_table=lock_table_name(aws),
+            now=aws.clock.now,
+        )
+        code, document = abort(account, Output(out=out, err=err, as_json=True), "rotate")
+    return code, document, err.getvalue()
+
+
+def test_abort_during_the_association_wait_is_honoured_and_exits_0() -> None:
+    code, document, progress = abort_while_running("abort-during-association-connection.json", 60)
+    assert code == 0, document
+    assert document["honoured"] is True and document["alreadyEnded"] is False
+    assert (document["status"], document["error"]) == ("FAILED", "Aborted")
+    assert "abort requested for rotate" in progress
+
+
+def test_abort_after_removal_started_is_not_honoured_and_exits_1() -> None:
+    code, document, _ = abort_while_running("abort-after-removal.json", 100)
+    assert code == 1, document
+    assert document["honoured"] is False and (document["status"], document["error"]) == ("SUCCEEDED", None)

@@ -16,6 +16,7 @@ from tests.workflow.test_cli import C, S, scenario
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = Path(sys.executable).parent / "macsec-rotation"
 DEMO = ROOT / "local" / "scenarios" / "demo.json"
+ABORTED = ROOT / "tests" / "scenarios" / "abort-during-association-connection.json"
 FAILED_FIRST = ROOT / "tests" / "scenarios" / "fault-lambda-timeouts-exhausted-then-rerun.json"
 
 
@@ -39,7 +40,7 @@ def test_the_command_is_installed_and_lists_its_commands(tmp_path: Path) -> None
     assert script.value == "cli.main:main"
     done = command(tmp_path, "--help")
     assert done.returncode == 0, done.stderr
-    for name in ("start", "status", "history", "rerun", "--local", "--json"):
+    for name in ("start", "status", "history", "rerun", "abort", "--local", "--json"):
         assert name in done.stdout
 
 
@@ -98,3 +99,11 @@ def test_plan_prints_one_document_and_changes_nothing(tmp_path: Path) -> None:
     (target,) = document["targets"]
     assert target["target"] == C and target["action"] == "Associate" and len(target["removeCkns"]) == 1
     assert target["encryptionModeAfter"] == "must_encrypt"
+
+
+def test_abort_of_an_execution_that_already_ended_reports_it_and_exits_0(tmp_path: Path) -> None:
+    done = command(tmp_path, "--local", str(ABORTED), "abort", "rotate")
+    assert done.returncode == 0, done.stderr
+    assert "rotate already ended FAILED (Aborted): nothing to abort" in done.stdout
+    done = command(tmp_path, "--local", str(DEMO), "--json", "abort", "nope")
+    assert done.returncode == 2 and "no execution named nope" in one_document(done)["error"]

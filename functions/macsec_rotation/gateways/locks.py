@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 
+ABORT_PREFIX = "abort#"
+ABORT_TTL_SECONDS = 24 * 3600
+
+
 class LocksGateway:
     def __init__(self, client: BaseClient, table_name: str) -> None:
         self._client = client
@@ -50,3 +54,25 @@ class LocksGateway:
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
+
+    def request_abort(self, execution_id: str, now: float) -> None:
+        """Record that the operator wants this execution (its ARN) to stop at its next safe point."""
+        with transient_errors_typed():
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "target": {"S": ABORT_PREFIX + execution_id},
+                    "requestedAt": {"N": str(int(now))},
+                    "expiresAt": {"N": str(int(now + ABORT_TTL_SECONDS))},
+                },
+            )
+
+    def abort_requested(self, execution_id: str | None) -> bool:
+        """Whether an operator asked this execution to abort (items of the lock table keyed abort#<ARN>)."""
+        if not execution_id:
+            return False
+        with transient_errors_typed():
+            held = self._client.get_item(
+                TableName=self._table, Key={"target": {"S": ABORT_PREFIX + execution_id}}, ConsistentRead=True
+            )
+        return "Item" in held

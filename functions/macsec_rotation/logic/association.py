@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ..errors import AssociationRejected, AssociationTimeout, DirectConnectBusy
+from ..errors import Aborted, AssociationRejected, AssociationTimeout, DirectConnectBusy
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import SecretsGateway
 from ..keys import parse_key_material
 from ..models import Failure, TargetRotation
 from ..observability import logger
+from .abort import ABORTED
 
 
 def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway) -> TargetRotation:
@@ -34,7 +35,11 @@ def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectC
     return item.model_copy(update={"status": "associating", "poll": item.poll.model_copy(update={"attempt": 0})})
 
 
-def check_association(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotation:
+def check_association(item: TargetRotation, dx: DirectConnectGateway, abort_requested: bool = False) -> TargetRotation:
+    """One round of the wait; an operator's abort (old keys all still there) sends the new key to the roll-back."""
+    if abort_requested:
+        logger.warning("rotation aborted during the association wait", target=item.target, ckn=item.new_ckn)
+        return item.model_copy(update={"status": ABORTED})
     target = dx.describe(item.target)
     key = target.key(item.new_ckn)
     attempt = item.poll.attempt + 1
@@ -70,6 +75,13 @@ def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
         else f"was still {key.state if key else 'gone'} after {waited}s"
     )
     logger.warning("new key rolled back", target=item.target, ckn=item.new_ckn, kept=kept, status=item.status)
+    if item.status == ABORTED:
+        cause = (
+            f"The rotation of {item.target} was aborted by an operator request during the association wait; "
+            f"the new key {item.new_ckn} was disassociated and the old keys {kept} were kept, so the link is as "
+            "before; its lock is released. Start the rotation again when ready (macsec-rotation rerun)."
+        )
+        return item.model_copy(update={"failure": Failure(error=Aborted.__name__, cause=cause)})
     cause = (
         f"Key {item.new_ckn} on {item.target} {what}; it was disassociated and the old keys {kept} were kept, "
         "so the link is as before. Check the target's MACsec state in the Direct Connect console, then start "

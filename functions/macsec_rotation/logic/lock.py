@@ -10,11 +10,14 @@ from ..gateways.locks import LocksGateway
 from ..models import Failure, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
+from .abort import aborted
 
 
 def acquire_lock(
     item: TargetRotation, locks: LocksGateway, execution_id: str, settings: RuntimeSettings
 ) -> TargetRotation:
+    if locks.abort_requested(execution_id):  # nothing is held or changed yet
+        return aborted(item, "while it waited for the target's lock")
     poll = item.poll if item.status == "waitingForLock" else settings.lock_poll()
     now = clock.now()
     holder = locks.acquire(item.target, execution_id, now, now + settings.lock_ttl_seconds)
