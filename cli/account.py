@@ -90,19 +90,26 @@ def local_account(scenario_path: str) -> Iterator[Account]:
     local/, with moto and the CDK app) is imported only here, so a command against AWS never loads it."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from local.scenario import ScenarioError, load  # noqa: PLC0415
-    from local.simulation import lock_table_name, scenario_world  # noqa: PLC0415
+    from local.simulation import scenario_world  # noqa: PLC0415
 
     try:
         scenario = load(scenario_path)
     except ScenarioError as error:
         raise CliError(str(error)) from None
     with scenario_world(scenario) as aws:
-        # The functions' environment (the scenario's settings) is the process's while the world runs.
-        yield Account(
-            client=aws.client,
-            state_machine_arn=aws.state_machine_arn,
-            wait=aws.advance_by,
-            settings=RuntimeSettings.from_env,
-            lock_table=lock_table_name(aws),
-            now=aws.clock.now,
-        )
+        yield embedded_account(aws)
+
+
+def embedded_account(aws: Any) -> Account:
+    """The commands' view of a running embedded AWS (local.runner.LocalAws). The functions' environment (the
+    scenario's settings) is the process's while the world runs."""
+    from local.simulation import lock_table_name  # noqa: PLC0415 (the embedded AWS loads only with --local)
+
+    return Account(
+        client=aws.client,
+        state_machine_arn=aws.state_machine_arn,
+        wait=aws.advance_by,
+        settings=RuntimeSettings.from_env,
+        lock_table=lock_table_name(aws),
+        now=aws.clock.now,
+    )

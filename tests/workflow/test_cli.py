@@ -169,13 +169,12 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 def abort_while_running(scenario_file: str, at: float) -> tuple[int, dict[str, Any], str]:
     """Play the scenario without its own abort event, then run `abort rotate --json` at virtual second `at`
     against the embedded AWS while the execution runs, as the command does against AWS."""
-    from cli.account import Account  # noqa: PLC0415
+    from cli.account import embedded_account  # noqa: PLC0415
     from cli.commands import Output, abort  # noqa: PLC0415
     from local.runner import LocalAws  # noqa: PLC0415
     from local.scenario import load  # noqa: PLC0415
-    from local.simulation import _play, _seed, lock_table_name  # noqa: PLC0415
+    from local.simulation import _play, _seed  # noqa: PLC0415
     from local.template import synthesize  # noqa: PLC0415
-    from macsec_rotation.settings import RuntimeSettings  # noqa: PLC0415
 
     loaded = load(SCENARIOS / scenario_file)
     loaded = loaded.model_copy(update={"events": [e for e in loaded.events if e.type != "abort"]})
@@ -185,15 +184,7 @@ def abort_while_running(scenario_file: str, at: float) -> tuple[int, dict[str, A
     ) as aws:
         _play(aws, loaded, _seed(aws, loaded))
         aws.advance_to(at)
-        account = Account(
-            client=aws.client,
-            state_machine_arn=aws.state_machine_arn,
-            wait=aws.advance_by,
-            settings=RuntimeSettings.from_env,
-            lock_table=lock_table_name(aws),
-            now=aws.clock.now,
-        )
-        code, document = abort(account, Output(out=out, err=err, as_json=True), "rotate")
+        code, document = abort(embedded_account(aws), Output(out=out, err=err, as_json=True), "rotate")
     return code, document, err.getvalue()
 
 
