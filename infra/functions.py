@@ -89,6 +89,9 @@ class StepFunctions(Construct):
             "DISASSOCIATION_TIMEOUT_SECONDS": str(settings.disassociation_timeout_seconds),
             "ENCRYPTION_SETTLE_SECONDS": str(settings.encryption_settle_seconds),
             "MAX_TARGETS_PER_SECRET": str(settings.max_targets_per_secret),
+            "ROUTER_CONFIRMATION": settings.router_confirmation,
+            "ROUTER_CONFIRMATION_TIMEOUT_SECONDS": str(settings.router_confirmation_timeout_seconds),
+            "ROUTER_ROUND_SECONDS": str(settings.router_round_seconds),
         }
 
     def function(self, step: str, description: str, environment: dict[str, str] | None = None) -> lambda_.Function:

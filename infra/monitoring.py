@@ -66,6 +66,7 @@ class Monitoring(Construct):
         self,
         scope: Construct,
         construct_id: str,
+        settings: DeploymentSettings,
         state_machine: sfn.StateMachine,
         dead_letters: sqs.IQueue,
         topic: sns.ITopic,
@@ -74,12 +75,12 @@ class Monitoring(Construct):
         period = Duration.minutes(5)
         notify = actions.SnsAction(topic)
 
-        def alarm(name: str, metric: cloudwatch.IMetric, what: str) -> cloudwatch.Alarm:
+        def alarm(name: str, metric: cloudwatch.IMetric, what: str, threshold: float = 1) -> cloudwatch.Alarm:
             created = cloudwatch.Alarm(
                 self,
                 name,
                 metric=metric,
-                threshold=1,
+                threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -118,6 +119,14 @@ class Monitoring(Construct):
                 custom("DriftedTargets", statistic="Maximum", over=Duration.days(1)),
                 "A target does not carry exactly its secret's AWSCURRENT key, or its encryption is down: the drift "
                 "check's log names the target and the finding.",
+            ),
+            alarm(
+                "RouterWaitLong",
+                custom("RouterWaitSeconds", statistic="Maximum"),
+                f"A rotation has waited {settings.router_wait_alarm_seconds}s or more for the router automation's "
+                "confirmation (routerWaitAlarmSeconds): the link is safe (the old key stays), but check the router "
+                "automation; the wait ends RouterNotConfirmed at routerConfirmationTimeoutSeconds.",
+                threshold=settings.router_wait_alarm_seconds,
             ),
             alarm(
                 "UndeliveredEvents",

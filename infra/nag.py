@@ -31,7 +31,8 @@ def acknowledgements(stack: Stack, functions: list[lambda_.Function], settings: 
         "AwsSolutions-L1": "Python 3.11 is the runtime the code is tested on and the Powertools layer is chosen for; "
         "they are raised together, deliberately.",
         "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*), Step "
-        "Functions log delivery and secretsmanager:ListSecrets have no resource-level permissions.",
+        "Functions log delivery, states:SendTaskSuccess (the task token names the task) and "
+        "secretsmanager:ListSecrets have no resource-level permissions.",
         f"AwsSolutions-IAM5[Resource::{arn}:directconnect:{scoped}:dxcon/*]": "Connections are named at run time "
         "(the secret's macsec:target tag or the console input), in this account and Region. Describe reads the whole "
         "fleet in one call; every write is conditioned on the connection's macsec:secret tag naming a secret under "

@@ -23,6 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from .settings import DeploymentSettings
 
+EVENT_SOURCE = "macsec.rotation"  # the source of every event the workflow puts for the router automation
 BINDING_TAG = "macsec:secret"  # on the Direct Connect target, set by its owner; names the secret (name or ARN)
 # The functions that read key material (GetSecretValue): the only ones the managed secrets' policy lets read.
 KEY_READING_STEPS = ("plan_target", "plan", "associate", "restore_previous", "rotate_secret", "drift_check")
@@ -89,15 +90,31 @@ def grant_step_permissions(
         conditions={"StringEquals": {"iam:AWSServiceName": "directconnect.amazonaws.com"}},
     )
 
+    def put_event(detail_type: str) -> iam.PolicyStatement:
+        """One event type on the account's default bus, under the workflow's own source (EventBridge's condition
+        keys for PutEvents: events:source, events:detail-type)."""
+        return iam.PolicyStatement(
+            actions=["events:PutEvents"],
+            resources=[f"arn:{partition}:events:{region}:{account}:event-bus/default"],
+            conditions={"StringEquals": {"events:source": EVENT_SOURCE, "events:detail-type": detail_type}},
+        )
+
+    # SendTaskSuccess has no resource-level permissions (Service Authorization Reference, AWS Step Functions):
+    # the task token names the task.
+    answer_task = iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"])
+
     needs: dict[str, list[iam.PolicyStatement]] = {
         # Prepare decides from metadata (DescribeSecret: stages, tags); it never reads key material.
         "prepare": [describe, describe_secret],
         "associate": [describe, read_secret, associate, service_linked_role, get_service_linked_role],
         "check_association": [describe],
-        "roll_back": [describe, disassociate],
+        "roll_back": [describe, disassociate, put_event("MACsec Key Rolled Back")],
         "tighten_encryption": [describe, *update_mode],
         "remove_old_keys": [describe, disassociate],
-        "check_removal": [describe],
+        "check_removal": [describe, put_event("MACsec Old Keys Removed")],
+        "ask_router": [put_event("MACsec Key Ready For Router")],
+        "wait_for_router": [answer_task],  # the lock and waits tables' grants are given where they are made
+        "router_confirmed": [answer_task],
         "restore_previous": [
             describe,
             list_versions,

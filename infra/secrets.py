@@ -66,7 +66,12 @@ class ManagedSecrets(Construct):
                 description=f"MACsec CKN/CAK of {target}: put the pair the peer router holds before the first rotation",
                 kms_key_id=key.key_arn,
                 generate_secret_string=INITIAL_VALUE,
-                tags=[CfnTag(key="macsec:target", value=target)],
+                # The stack's rotation function makes each new pair: the router automation must install it before
+                # the old key goes. Visible here, and an operator may change the tag (none: no confirmation).
+                tags=[
+                    CfnTag(key="macsec:target", value=target),
+                    CfnTag(key="macsec:router-confirmation", value="callback"),
+                ],
             )
             secret.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
             secret.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN

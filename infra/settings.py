@@ -6,6 +6,8 @@ import math
 import re
 from typing import Any
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -25,10 +27,17 @@ CONTEXT_KEYS = (
     "maxTargetsPerSecret",
     "encryptionSettleSeconds",
     "keyReaders",
+    "routerConfirmation",
+    "routerConfirmationTimeoutSeconds",
+    "routerAutomationPrincipals",
+    "routerWaitAlarmSeconds",
 )
+# A router wait parks in rounds of at most this long; each renews the target's lock and checks the deadline.
+ROUTER_ROUND_SECONDS = 600
 HISTORY_BUDGET = 24_000  # of Step Functions' hard limit of 25,000 events per execution
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 # An IAM role or user, as aws:PrincipalArn names it (an assumed role's session is named by its role's ARN).
+ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]+", re.ASCII)
 
 
@@ -44,7 +53,9 @@ class DeploymentSettings(BaseModel):
     poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
     association_timeout_seconds: int = Field(default=1800, ge=10, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=10, le=86400)
-    max_concurrent_targets: int = Field(default=4, ge=1, le=40)
+    # The targets of one secret are usually redundant links: one at a time, the next only after the previous
+    # ended with every port that was encrypted encrypted again (a failed target stops the rest).
+    max_concurrent_targets: int = Field(default=1, ge=1, le=40)
     log_retention_days: int = Field(default=90, ge=1)
     notification_email: str | None = None
     managed_targets: tuple[str, ...] = ()
@@ -58,11 +69,28 @@ class DeploymentSettings(BaseModel):
     # IAM roles or users besides the stack's own functions that may read the key material of the secrets the stack
     # creates (the peer router's automation, operators); everyone else is denied GetSecretValue on them.
     key_readers: tuple[str, ...] = ()
+    # How the customer's router side is coordinated, unless a secret's macsec:router-confirmation tag says
+    # otherwise: none (remove old keys once Direct Connect reports the new one associated) or callback (also wait
+    # for the router automation's confirmation event).
+    router_confirmation: Literal["none", "callback"] = "none"
+    router_confirmation_timeout_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Who may put the confirmation on the stack's router bus: 12-digit account ids or IAM role/user ARNs;
+    # empty means this account.
+    router_automation_principals: tuple[str, ...] = ()
+    # The RouterWaitLong alarm fires when a rotation has waited this long for the router's confirmation.
+    router_wait_alarm_seconds: int = Field(default=1800, ge=60, le=86400)
 
     @property
     def lock_ttl_seconds(self) -> int:
         """Longest a rotation can hold a target: association, removal, restore, plus a margin."""
         return self.association_timeout_seconds + self.removal_seconds + self.restore_seconds + 600
+
+    @property
+    def router_round_seconds(self) -> int:
+        """The router wait's timeout in equal rounds of at most ROUTER_ROUND_SECONDS, so that the last one ends at
+        the deadline (give or take the seconds each round's function takes)."""
+        timeout = self.router_confirmation_timeout_seconds
+        return math.ceil(timeout / math.ceil(timeout / ROUTER_ROUND_SECONDS))
 
     @property
     def removal_seconds(self) -> int:
@@ -105,6 +133,25 @@ class DeploymentSettings(BaseModel):
             raise ValueError("lists a principal twice")
         return tuple(items)
 
+    @field_validator("router_automation_principals", mode="before")
+    @classmethod
+    def _router_principals(cls, value: Any) -> Any:
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("must be a list of account ids or IAM role/user ARNs, or a comma-separated string")
+        bad = [
+            i
+            for i in items
+            if not isinstance(i, str) or not (ACCOUNT_ID.fullmatch(i) or IAM_PRINCIPAL_ARN.fullmatch(i))
+        ]
+        if bad:
+            raise ValueError(
+                f"{bad} are not 12-digit account ids or IAM role or user ARNs (arn:aws:iam::111122223333:role/NAME)"
+            )
+        if len(set(items)) != len(items):
+            raise ValueError("lists a principal twice")
+        return tuple(items)
+
     @field_validator("secret_prefix")
     @classmethod
     def _prefix_is_a_name_prefix(cls, value: str) -> str:
@@ -138,7 +185,7 @@ class DeploymentSettings(BaseModel):
         if worst > HISTORY_BUDGET:
             raise ValueError(
                 f"a rotation could write {worst} history events (maxTargetsPerSecret x the longest association, "
-                "removal, restore and lock waits at pollIntervalSeconds / lockPollSeconds); Step Functions "
+                "router, removal, restore and lock waits at pollIntervalSeconds / lockPollSeconds); Step Functions "
                 f"stops at 25,000: keep it under {HISTORY_BUDGET} with fewer targets per secret, shorter timeouts "
                 "or longer intervals"
             )
@@ -152,13 +199,18 @@ class DeploymentSettings(BaseModel):
         def rounds_for(seconds: int) -> int:
             return math.ceil(seconds / self.poll_interval_seconds) + 1
 
+        # Any secret may ask for the router's confirmation by its tag, whatever the stack's default: a parked
+        # round (entered, scheduled, started, submitted, timed out, exited, and the Pass to the next round) writes 8
+        # events, asking it 5.
+        rounds_parked = math.ceil(self.router_confirmation_timeout_seconds / self.router_round_seconds)
+        router_events = 8 * (rounds_parked + 1) + 5
         rounds = (
             rounds_for(self.association_timeout_seconds)
             + rounds_for(self.removal_seconds)
             + rounds_for(self.restore_seconds)
             + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
         )
-        return self.max_targets_per_secret * (9 * rounds + 60) + 40
+        return self.max_targets_per_secret * (9 * rounds + 60 + router_events) + 40
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentSettings:

@@ -6,6 +6,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -13,6 +14,7 @@ from constructs import Construct
 from .functions import StepFunctions
 from .monitoring import Monitoring, Notifications
 from .permissions import allow_key_readers_to_decrypt, grant_step_permissions, key_reading_roles
+from .router import RouterConfirmations
 from .secrets import ManagedSecrets
 from .settings import DeploymentSettings
 from .triggers import RotationTriggers
@@ -34,8 +36,12 @@ STEPS = {
     "plan_target": "Decide again under the lock",
     "plan": "Dry run: what the rotation would do on each target, changing nothing",
     "release_lock": "Give a target's lock back",
+    "ask_router": "Tell the router automation the new key is on Direct Connect",
+    "wait_for_router": "Park until the router automation confirms the new key (one round)",
 }
-LOCK_STEPS = ("acquire_lock", "release_lock")
+LOCK_STEPS = ("acquire_lock", "release_lock", "wait_for_router")
+# The steps that read or write the parked router waits and the confirmations (the waits table).
+WAITS_STEPS = ("wait_for_router", "roll_back")
 # The steps that look for an operator's abort request (an item of the lock table) at the safe points.
 ABORT_CHECK_STEPS = ("acquire_lock", "plan_target", "check_association")
 
@@ -67,8 +73,26 @@ class MacsecRotationStack(Stack):
             "LOCK_TTL_SECONDS": str(settings.lock_ttl_seconds),
         }
         abort_environment = {"LOCK_TABLE_NAME": locks.table_name}
+        # Parked router waits hold task tokens (whoever has one can answer the task): encrypted with the stack's key.
+        # (a Table: TableV2's customer-managed key needs a stack with a concrete Region)
+        waits = dynamodb.Table(
+            self,
+            "RouterWaits",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiresAt",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,  # waits and confirmations live hours, at most days
+        )
+        waits_environment = {"WAITS_TABLE_NAME": waits.table_name}
 
         def environment(step: str) -> dict[str, str] | None:
+            if step in WAITS_STEPS:
+                return {**(lock_environment if step in LOCK_STEPS else {}), **waits_environment}
             if step in LOCK_STEPS:
                 return lock_environment
             return abort_environment if step in ABORT_CHECK_STEPS else None
@@ -80,6 +104,8 @@ class MacsecRotationStack(Stack):
             locks.grant(functions[step], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         for step in set(ABORT_CHECK_STEPS) - set(LOCK_STEPS):
             locks.grant(functions[step], "dynamodb:GetItem")  # reads the abort request, nothing else
+        waits.grant(functions["wait_for_router"], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        waits.grant(functions["roll_back"], "dynamodb:DeleteItem")  # forgets the confirmation of a rolled-back key
         notifications = Notifications(self, "Notifications", settings, key)
         workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
         self.workflow_functions = dict(functions)  # the steps the state machine invokes
@@ -98,6 +124,20 @@ class MacsecRotationStack(Stack):
             "Compare every managed target with its secret's current key",
             environment={"SECRET_PREFIX": settings.secret_prefix},
         )
+        functions["router_confirmed"] = factory.function(
+            "router_confirmed", "Answer the rotation waiting for a router's confirmation", waits_environment
+        )
+        waits.grant(functions["router_confirmed"], "dynamodb:PutItem", "dynamodb:DeleteItem")
+        # DynamoDB decrypts the table key with the caller's credentials (cached per principal for minutes): whoever
+        # uses the waits table needs kms:Decrypt on its key, through DynamoDB only.
+        for step in ("wait_for_router", "roll_back", "router_confirmed"):
+            functions[step].add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}},
+                )
+            )
         grant_step_permissions(self, functions, settings, key)
         self.functions = functions
 
@@ -106,6 +146,10 @@ class MacsecRotationStack(Stack):
         notifications.allow_publisher(self.state_machine.role)  # the SnsPublish states of the workflow
 
         triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
+        self.router = RouterConfirmations(
+            self, "Router", settings, functions["router_confirmed"], triggers.dead_letters
+        )
+        self.waits_table = waits
         ManagedSecrets(self, "ManagedSecrets", settings, key, functions["rotate_secret"], key_reading_roles(functions))
         events.Rule(
             self,
@@ -114,7 +158,9 @@ class MacsecRotationStack(Stack):
             schedule=events.Schedule.expression(settings.drift_check_schedule),
             targets=[targets.LambdaFunction(functions["drift_check"], retry_attempts=2)],
         )
-        monitoring = Monitoring(self, "Monitoring", self.state_machine, triggers.dead_letters, notifications.topic)
+        monitoring = Monitoring(
+            self, "Monitoring", settings, self.state_machine, triggers.dead_letters, notifications.topic
+        )
         notifications.allow_alarms(monitoring.alarms)
         # Every service that may invoke a function does so for this account only (confused deputy).
         for child in self.node.find_all():

@@ -72,7 +72,7 @@ class RotationWorkflow(Construct):
             max_concurrency=settings.max_concurrent_targets,
             result_path="$.results",
         )
-        rotate_targets.item_processor(self._target_rotation())
+        rotate_targets.item_processor(self._target_rotation(settings))
         rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
         succeeded = sfn.Succeed(self, "RotationSucceeded")
@@ -102,7 +102,7 @@ class RotationWorkflow(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
 
-    def _target_rotation(self) -> sfn.IChainable:
+    def _target_rotation(self, settings: DeploymentSettings) -> sfn.IChainable:
         """One target, under its lock: associate, wait for `associated`, tighten, remove old keys, check,
         restore. Every way out releases the lock; an unexpected error on any step is caught for that."""
         target_failed = sfn.Fail(self, "TargetFailed", error_path="$.failure.error", cause_path="$.failure.cause")
@@ -137,23 +137,40 @@ class RotationWorkflow(Construct):
         )
 
         # Association loop.
+        roll_back = step("RollBackNewKey", "roll_back")
+        roll_back.next(failed)
         wait_for_association = sfn.Wait(self, "WaitForAssociation", time=POLL_SECONDS)
         wait_for_association.next(step("CheckAssociation", "check_association")).next(
             sfn.Choice(self, "NewKeyAssociated?")
             .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
             .when(sfn.Condition.string_equals("$.status", "associating"), wait_for_association)
             # timedOut, dropped, or aborted by an operator: the new key goes, the old ones stay.
-            .otherwise(step("RollBackNewKey", "roll_back").next(failed))
+            .otherwise(roll_back)
         )
-        associate = step("AssociateNewKey", "associate").next(wait_for_association)
+
+        # The router side (routerConfirmation callback): ask the router automation, then park until it confirms;
+        # nothing is tightened or removed before. No confirmation in time, or an abort: the new key goes.
+        wait_for_router = self._router_round(settings, failed)
+        wait_for_router.next(
+            sfn.Choice(self, "RouterConfirmed?")
+            .when(sfn.Condition.string_equals("$.status", "routerConfirmed"), wait_for_association)
+            .otherwise(roll_back)  # routerNotConfirmed, aborted
+        )
+        ask_router = step("AskRouter", "ask_router").next(wait_for_router)
+        callback = sfn.Condition.string_equals("$.routerConfirmation", "callback")
+        router_then_association = (
+            sfn.Choice(self, "AskRouter?").when(callback, ask_router).otherwise(wait_for_association)
+        )
+        associate = step("AssociateNewKey", "associate").next(router_then_association)
 
         where_to_start = (
             sfn.Choice(self, "WhereToStart?")
             .when(sfn.Condition.string_equals("$.status", "aborted"), failed)  # an operator's abort, lock held
             .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
             .when(sfn.Condition.string_equals("$.action", "Superseded"), done)
+            .when(sfn.Condition.and_(sfn.Condition.string_equals("$.action", "CleanUp"), callback), ask_router)
             .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
-            .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), wait_for_association)
+            .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), router_then_association)
             .otherwise(associate)
         )
 
@@ -183,6 +200,29 @@ class RotationWorkflow(Construct):
         )
         return acquire
 
+    def _router_round(self, settings: DeploymentSettings, failed: sfn.IChainable) -> tasks.LambdaInvoke:
+        """One round of the router wait: the function parks the task token (or answers it at once) and the answer
+        (routerConfirmed, routerNotConfirmed, aborted) becomes $.status. A round that times out starts the next,
+        which renews the lock and checks the deadline; so the wait is bounded by routerConfirmationTimeoutSeconds."""
+        task = tasks.LambdaInvoke(
+            self,
+            "WaitForRouter",
+            lambda_function=self._functions["wait_for_router"],
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({"taskToken": sfn.JsonPath.task_token, "item": sfn.JsonPath.entire_payload}),
+            result_path="$.status",
+            task_timeout=sfn.Timeout.duration(Duration.seconds(settings.router_round_seconds)),
+            retry_on_service_exceptions=False,
+        )
+        self._retry(task, "WaitForRouter")
+        # (through a Pass state: a Catch that names its own state is valid ASL, but moto 5.2.5 then follows the
+        # state's Next instead)
+        next_round = sfn.Pass(self, "NextRouterRound")
+        next_round.next(task)
+        task.add_catch(next_round, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
+        task.add_catch(failed, errors=["States.ALL"], result_path="$.caught")
+        return task
+
     def _notify(self, topic: sns.ITopic, state_name: str, subject: str, after: sfn.State) -> tasks.SnsPublish:
         """Publish the state (results, or error and cause: identifiers only) to the topic. A notification
         that cannot be sent must not change the rotation's outcome, so its failure is caught."""
@@ -204,6 +244,20 @@ class RotationWorkflow(Construct):
         publish.add_catch(after, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         return publish
 
+    @staticmethod
+    def _retry(task: tasks.LambdaInvoke, state_name: str) -> None:
+        safety_net = state_name in SAFETY_NET_STEPS
+        for errors, first_interval, attempts in RETRIES:
+            crash_in_safety_net = safety_net and errors is LAMBDA_RUNTIME_ERRORS
+            task.add_retry(
+                errors=errors,
+                interval=Duration.seconds(first_interval),
+                max_attempts=SAFETY_NET_RUNTIME_ATTEMPTS if crash_in_safety_net else attempts,
+                backoff_rate=2,
+                max_delay=Duration.seconds(120),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+
     def _step(
         self,
         state_name: str,
@@ -221,17 +275,7 @@ class RotationWorkflow(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
-        safety_net = state_name in SAFETY_NET_STEPS
-        for errors, first_interval, attempts in RETRIES:
-            crash_in_safety_net = safety_net and errors is LAMBDA_RUNTIME_ERRORS
-            task.add_retry(
-                errors=errors,
-                interval=Duration.seconds(first_interval),
-                max_attempts=SAFETY_NET_RUNTIME_ATTEMPTS if crash_in_safety_net else attempts,
-                backoff_rate=2,
-                max_delay=Duration.seconds(120),
-                jitter_strategy=sfn.JitterType.FULL,
-            )
+        self._retry(task, state_name)
         if on_error is not None:
             task.add_catch(on_error, errors=["States.ALL"], result_path="$.caught")
         return task

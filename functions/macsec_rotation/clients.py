@@ -12,9 +12,12 @@ from botocore.config import Config
 
 from .gateways.aws_errors import redact_error_response
 from .gateways.directconnect import DirectConnectGateway
+from .gateways.events import EventsGateway
 from .gateways.executions import ExecutionsGateway
 from .gateways.locks import LocksGateway
 from .gateways.secrets import SecretsGateway
+from .gateways.tasks import TasksGateway
+from .gateways.waits import WaitsGateway
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -60,3 +63,15 @@ def executions(state_machine_arn: str, client: BaseClient | None = None) -> Exec
 
 def locks(table_name: str, client: BaseClient | None = None) -> LocksGateway:
     return LocksGateway(_redacting(client or _default("dynamodb")), table_name)
+
+
+def events(client: BaseClient | None = None) -> EventsGateway:
+    return EventsGateway(_redacting(client or _default("events")))
+
+
+def tasks(client: BaseClient | None = None) -> TasksGateway:
+    return TasksGateway(_redacting(client or _default("stepfunctions")))
+
+
+def waits(table_name: str, client: BaseClient | None = None) -> WaitsGateway:
+    return WaitsGateway(_redacting(client or _default("dynamodb")), table_name)

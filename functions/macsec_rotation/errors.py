@@ -2,7 +2,7 @@
 so renaming a class is a breaking change. Messages tell an operator what happened and what to do;
 they may name CKNs, secret ARNs and version ids, never a CAK.
 
-AssociationTimeout, DisassociationTimeout and EncryptionDown end a target only after a repair step
+AssociationTimeout, RouterNotConfirmed, DisassociationTimeout and EncryptionDown end a target only after a repair step
 (roll back, restore), so the logic reports them as data for a Fail state rather than raising them;
 their names still come from these classes."""
 
@@ -66,6 +66,15 @@ class AssociationRejected(RotationError):
 
 class AssociationTimeout(RotationError):
     """The new key did not become `associated` in time (or was dropped); it was removed again."""
+
+
+class RouterNotConfirmed(RotationError):
+    """The router automation did not confirm the new key within routerConfirmationTimeoutSeconds; the new key
+    was rolled back and the old ones kept, so the link never lost encryption."""
+
+
+class InvalidConfirmation(RotationError):
+    """A `MACsec Router Key Installed` event without a valid target and CKN; nothing was changed."""
 
 
 class NewKeyNotAssociated(RotationError):

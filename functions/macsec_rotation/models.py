@@ -14,6 +14,8 @@ MODE_STRICTNESS: dict[str, int] = {"no_encrypt": 0, "should_encrypt": 1, "must_e
 TargetType = Literal["connection", "lag"]
 Action = Literal["Associate", "AwaitAssociation", "CleanUp", "AlreadyCurrent", "Superseded"]
 Outcome = Literal["Rotated", "AlreadyCurrent", "Superseded"]
+# How the customer's router side is coordinated: not at all, or by the router automation's confirmation event.
+RouterConfirmation = Literal["none", "callback"]
 
 
 class StateModel(BaseModel):
@@ -90,6 +92,10 @@ class TargetRotation(StateModel):
     status: str = "pending"
     failure: Failure | None = None
     lock_owner: str | None = None
+    # callback: nothing is tightened or removed before the router automation confirmed the new key, at most
+    # routerConfirmationTimeoutSeconds after the workflow asked it (router_asked_at, epoch seconds).
+    router_confirmation: RouterConfirmation = "none"
+    router_asked_at: float | None = None
 
 
 class RotationPlan(StateModel):
@@ -113,6 +119,8 @@ class PlannedTarget(StateModel):
     encryption_mode_before: EncryptionMode | None = None
     encryption_mode_after: EncryptionMode | None = None
     tightening_skipped: str | None = None
+    # callback: the rotation would wait for the router automation's confirmation before removing old keys.
+    router_confirmation: RouterConfirmation = "none"
     error: str | None = None
     cause: str | None = None
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from .models import Poll
+from .models import Poll, RouterConfirmation
 
 
 class RuntimeSettings(BaseModel):
@@ -22,6 +22,12 @@ class RuntimeSettings(BaseModel):
     target_tag: str = "macsec:target"
     mode_tag: str = "macsec:encryption-mode"
     binding_tag: str = "macsec:secret"  # on the Direct Connect target, set by its owner
+    router_tag: str = "macsec:router-confirmation"  # on the secret: overrides router_confirmation
+    router_confirmation: RouterConfirmation = "none"
+    router_confirmation_timeout_seconds: int = Field(default=3600, ge=60, le=86400)
+    # The parked router wait's TimeoutSeconds (the deployment splits the timeout into equal rounds): each round
+    # renews the lock and checks the deadline.
+    router_round_seconds: int = Field(default=600, ge=1)
 
     @classmethod
     def from_env(cls, environment: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -35,6 +41,9 @@ class RuntimeSettings(BaseModel):
             encryption_settle_seconds=int(env.get("ENCRYPTION_SETTLE_SECONDS", "30")),
             lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
             max_targets_per_secret=int(env.get("MAX_TARGETS_PER_SECRET", "4")),
+            router_confirmation=env.get("ROUTER_CONFIRMATION", "none"),
+            router_confirmation_timeout_seconds=int(env.get("ROUTER_CONFIRMATION_TIMEOUT_SECONDS", "3600")),
+            router_round_seconds=int(env.get("ROUTER_ROUND_SECONDS", "600")),
         )
 
     def lock_poll(self) -> Poll:

@@ -112,11 +112,14 @@ def test_alarms_cover_failed_timed_out_and_throttled_executions_and_the_dead_let
         "ExecutionThrottled",
         "ExecutionsFailed",
         "ExecutionsTimedOut",
+        "RouterWaitSeconds",
     ]
     (topic,) = template.resources("AWS::SNS::Topic")
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
-        assert alarm["Properties"]["Threshold"] == 1
+        # A rotation waiting on the router longer than routerWaitAlarmSeconds (default 1800); the rest on any event.
+        router_wait = alarm["Properties"]["MetricName"] == "RouterWaitSeconds"
+        assert alarm["Properties"]["Threshold"] == (1800 if router_wait else 1)
 
 
 def test_the_topic_and_the_dead_letter_queue_are_encrypted(template: Template) -> None:
@@ -125,13 +128,16 @@ def test_the_topic_and_the_dead_letter_queue_are_encrypted(template: Template) -
     (queue,) = template.resources("AWS::SQS::Queue").values()
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     rules = [r for r in template.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
-    assert len(rules) == 2
+    assert len(rules) == 3
     for rule in rules:
+        if "EventBusName" in rule["Properties"]:  # the router automation's confirmations: tests/infra/test_router.py
+            continue
         (target,) = rule["Properties"]["Targets"]
         assert "Intake" in json.dumps(target["Arn"])
         assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 8
-    (invoke_config,) = template.resources("AWS::Lambda::EventInvokeConfig").values()
-    assert "OnFailure" in invoke_config["Properties"]["DestinationConfig"]
+    invoke_configs = template.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert len(invoke_configs) == 2  # the intake's and the router confirmation's
+    assert all("OnFailure" in config["Properties"]["DestinationConfig"] for config in invoke_configs)
 
 
 def test_the_drift_check_runs_on_the_configured_schedule(template: Template) -> None:

@@ -175,6 +175,12 @@ LOCK_TABLE_NEEDS = {
     "release_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
     "plan_target": {"dynamodb:GetItem"},
     "check_association": {"dynamodb:GetItem"},
+    "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},  # renews the lock
+}
+WAITS_TABLE_NEEDS = {
+    "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
+    "router_confirmed": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    "roll_back": {"dynamodb:DeleteItem"},
 }
 DYNAMODB_ACTIONS = sorted(
     f"dynamodb:{op}" for op in botocore.session.get_session().get_service_model("dynamodb").operation_names
@@ -192,6 +198,20 @@ def test_only_the_lock_and_abort_steps_reach_the_lock_table(template: Template) 
             if policies.allowed(Request(role, action, table_arn)):
                 granted.setdefault(step, set()).add(action)
     assert granted == LOCK_TABLE_NEEDS
+
+
+def test_only_the_router_wait_steps_reach_the_task_tokens(template: Template) -> None:
+    """The waits table holds task tokens (whoever has one can answer the waiting task)."""
+    env = ENVS[0]
+    policies = Policies(template.raw, env)
+    (table,) = policies.of_type("AWS::DynamoDB::Table")
+    table_arn = env.arn("dynamodb", f"table/{table}")
+    granted: dict[str, set[str]] = {}
+    for step, role in policies.function_roles().items():
+        for action in DYNAMODB_ACTIONS:
+            if policies.allowed(Request(role, action, table_arn)):
+                granted.setdefault(step, set()).add(action)
+    assert granted == WAITS_TABLE_NEEDS
 
 
 # ---- 3. Whoever writes to a KMS-encrypted resource can use its key ----
@@ -417,7 +437,7 @@ def keys_of(tree: Any) -> set[str]:
 def test_every_invoke_permission_is_for_this_account_only(managed: Template) -> None:
     permissions = managed.resources("AWS::Lambda::Permission").values()
     principals = sorted(p["Properties"]["Principal"] for p in permissions)
-    assert principals == ["events.amazonaws.com"] * 3 + ["secretsmanager.amazonaws.com"]
+    assert principals == ["events.amazonaws.com"] * 4 + ["secretsmanager.amazonaws.com"]
     for permission in permissions:
         assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
 

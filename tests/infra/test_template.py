@@ -44,7 +44,8 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    assert len(functions) == 17  # 14 workflow steps (Plan: the dry run), the intake, the rotation, the drift check
+    # 16 workflow steps (Plan: the dry run), the intake, the rotation, the drift check, the router confirmation
+    assert len(functions) == 20
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -71,8 +72,23 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     # CheckAssociation also reads an operator's abort request (an item of the lock table).
     read_abort = {"dynamodb:GetItem"}
     assert granted["check_association"] == describe | read_abort
-    assert granted["check_removal"] == describe
-    assert granted["roll_back"] == granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
+    # Under routerConfirmation callback: events for the router automation on the default bus (one type each).
+    put_events = {"events:PutEvents"}
+    assert granted["check_removal"] == describe | put_events
+    assert granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
+    # RollBackNewKey also forgets a confirmation of the key it rolled back (the waits table, under the stack's key).
+    waits_key = {"kms:Decrypt"}  # DynamoDB decrypts the table key with the caller's credentials
+    assert granted["roll_back"] == granted["remove_old_keys"] | put_events | {"dynamodb:DeleteItem"} | waits_key
+    assert granted["ask_router"] == put_events
+    answer = {"states:SendTaskSuccess"}
+    lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
+    # A router wait round renews the lock, reads an abort request, parks its token and answers it.
+    assert granted["wait_for_router"] == lock_table | waits_key | answer
+    assert granted["router_confirmed"] == {"dynamodb:PutItem", "dynamodb:DeleteItem"} | waits_key | answer | {
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
     assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
     # The restore finds the planned keys' pairs among every version of the secret.
     assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:ListSecretVersionIds"}
@@ -87,7 +103,6 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     assert granted["plan_target"] == plan_reads | read_abort
     # A dry run decides as PlanTarget does, with the same reads and nothing more (no lock, no abort to read).
     assert granted["plan"] == plan_reads
-    lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
     assert granted["acquire_lock"] == granted["release_lock"] == lock_table
     assert granted["drift_check"] == describe | read_secret | {"secretsmanager:ListSecrets"}
 
@@ -97,8 +112,10 @@ def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(tem
         for statement in statements:
             scoped = actions([statement])
             text = resources_text(statement)
-            # X-Ray and ListSecrets have no resource-level permissions (the drift check filters by prefix).
-            assert statement["Resource"] != "*" or scoped <= XRAY | {"secretsmanager:ListSecrets"}, (step, scoped)
+            # X-Ray, ListSecrets and SendTaskSuccess (the token names the task) have no resource-level permissions
+            # (the drift check filters by prefix).
+            unscoped = XRAY | {"secretsmanager:ListSecrets", "states:SendTaskSuccess"}
+            assert statement["Resource"] != "*" or scoped <= unscoped, (step, scoped)
             if any(a.startswith("directconnect:") for a in scoped):
                 assert all(part in ("dxcon/*", "dxlag/*") for part in _arn_tails(statement)), (step, text)
                 assert "AWS::AccountId" in text and "AWS::Region" in text
@@ -133,7 +150,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    assert len(tasks) == 15  # Plan (the dry run) included
+    assert len(tasks) == 17  # Plan (the dry run) and the router's AskRouter and WaitForRouter included
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
@@ -214,6 +231,11 @@ def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(te
     for name, task in lambda_tasks.items():
         if name in unguarded:
             assert "Catch" not in task, name
+        elif name == "WaitForRouter":  # a round that times out starts the next one (which checks the deadline)
+            assert task["Catch"] == [
+                {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "NextRouterRound"},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "ReleaseLockAfterFailure"},
+            ]
         else:
             assert task["Catch"] == [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "ReleaseLockAfterFailure"}

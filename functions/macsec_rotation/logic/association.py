@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import Aborted, AssociationRejected, AssociationTimeout, DirectConnectBusy
+from .. import clock
+from ..errors import Aborted, AssociationRejected, AssociationTimeout, DirectConnectBusy, RouterNotConfirmed
 from ..gateways.directconnect import DirectConnectGateway
 from ..gateways.secrets import SecretsGateway
 from ..keys import parse_key_material
@@ -82,6 +83,15 @@ def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
             "before; its lock is released. Start the rotation again when ready (macsec-rotation rerun)."
         )
         return item.model_copy(update={"failure": Failure(error=Aborted.__name__, cause=cause)})
+    if item.status == "routerNotConfirmed":
+        asked = round(clock.now() - item.router_asked_at) if item.router_asked_at else 0
+        cause = (
+            f"The router automation did not confirm key {item.new_ckn} on {item.target} within {asked}s of the "
+            f"`MACsec Key Ready For Router` event; the new key was disassociated and the old keys {kept} were kept, "
+            "so the link never lost encryption. Check the router automation (it must put `MACsec Router Key "
+            "Installed` on the stack's router bus), or confirm by hand (macsec-rotation confirm), then re-run."
+        )
+        return item.model_copy(update={"failure": Failure(error=RouterNotConfirmed.__name__, cause=cause)})
     cause = (
         f"Key {item.new_ckn} on {item.target} {what}; it was disassociated and the old keys {kept} were kept, "
         "so the link is as before. Check the target's MACsec state in the Direct Connect console, then start "

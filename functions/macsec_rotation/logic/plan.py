@@ -67,6 +67,7 @@ def _preview_target(
         kept_ckns=planned.kept_ckns,
         encryption_mode_before=planned.mode_before,
         encryption_mode_after=planned.mode_before,
+        router_confirmation=planned.router_confirmation,
     )
     if planned.action in _CHANGING:
         target = dx.describe(planned.target)

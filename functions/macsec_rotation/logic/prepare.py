@@ -21,6 +21,7 @@ from ..models import (
     MODE_STRICTNESS,
     Action,
     ConsoleInput,
+    RouterConfirmation,
     EncryptionMode,
     KeptKey,
     RotationPlan,
@@ -43,6 +44,7 @@ def plan_rotation(
     version_id = _current_version(secret, request.version_id)
     target_ids = _target_ids(request, secret, settings)
     wanted_mode = _wanted_mode(request, secret, settings)
+    router = router_confirmation(secret, settings)
     items = []
     for target_id in target_ids:
         target = dx.describe(target_id)
@@ -56,6 +58,7 @@ def plan_rotation(
                 target_type=target.target_type,
                 wanted_mode=wanted_mode,
                 poll=settings.poll_for(settings.association_timeout_seconds),
+                router_confirmation=router,
             )
         )
     return RotationPlan(secret_arn=secret.arn, version_id=version_id, targets=items, dry_run=request.dry_run)
@@ -80,7 +83,12 @@ def replan_under_lock(
     target = dx.describe(item.target)
     _check_target(target, secret, settings)
     planned = _plan_target(secret, version_id, new_ckn, target, item.wanted_mode, settings, item.version_pinned)
-    return planned.model_copy(update={"kept_ckns": _unrestorable_keys(planned, target, secrets)})
+    return planned.model_copy(
+        update={
+            "kept_ckns": _unrestorable_keys(planned, target, secrets),
+            "router_confirmation": item.router_confirmation,
+        }
+    )
 
 
 def _plan_target(
@@ -186,6 +194,19 @@ def _wanted_mode(request: ConsoleInput, secret: Secret, settings: RuntimeSetting
     if tagged not in MODE_STRICTNESS:
         raise InvalidInput(
             f"tag {settings.mode_tag}={tagged!r} on {secret.name} is not one of {', '.join(MODE_STRICTNESS)}."
+        )
+    return tagged  # type: ignore[return-value]
+
+
+def router_confirmation(secret: Secret, settings: RuntimeSettings) -> RouterConfirmation:
+    """The secret's tag, else the stack's setting (routerConfirmation)."""
+    tagged = secret.tags.get(settings.router_tag)
+    if tagged is None:
+        return settings.router_confirmation
+    if tagged not in ("none", "callback"):
+        raise InvalidInput(
+            f"tag {settings.router_tag}={tagged!r} on {secret.name} is not 'none' or 'callback'; fix the tag (or "
+            "remove it to take the stack's routerConfirmation setting), then start again. Nothing was changed."
         )
     return tagged  # type: ignore[return-value]
 
