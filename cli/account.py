@@ -32,6 +32,17 @@ class Account:
     lock_table: str | None = None
     # Now, on the clock the workflow's functions see (virtual with --local).
     now: Callable[[], float] = time.time
+    # The parked router waits (RouterWaits) and the bus router automations confirm on (`confirm`); None: the
+    # stack predates routerConfirmation.
+    waits_table: str | None = None
+    router_bus: str | None = None
+    # The stack's name and resources as DescribeStackResources lists them (LogicalResourceId, ResourceType,
+    # PhysicalResourceId): what `preflight` inspects.
+    stack_name: str = "MacsecKeyRotation"
+    stack_resources: tuple[dict[str, str], ...] = ()
+    # The embedded AWS (local.runner.LocalAws) behind --local, None against AWS: `preflight` asks it what moto
+    # cannot answer (local/preflight_world.py).
+    embedded: Any = None
 
 
 def aws_account(stack: str, region: str | None) -> Account:
@@ -81,6 +92,17 @@ def aws_account(stack: str, region: str | None) -> Account:
         wait=time.sleep,
         settings=settings,
         lock_table=tables[0] if tables else None,
+        waits_table=next(
+            (r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"].startswith("RouterWaits")), None
+        ),
+        router_bus=next(
+            (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Events::EventBus"), None
+        ),
+        stack_name=stack,
+        stack_resources=tuple(
+            {key: str(r.get(key, "")) for key in ("LogicalResourceId", "ResourceType", "PhysicalResourceId")}
+            for r in resources
+        ),
     )
 
 
@@ -112,4 +134,14 @@ def embedded_account(aws: Any) -> Account:
         settings=RuntimeSettings.from_env,
         lock_table=lock_table_name(aws),
         now=aws.clock.now,
+        waits_table=next((name for name in aws.template.tables() if name.startswith("RouterWaits")), None),
+        router_bus=next(
+            (bus["Properties"]["Name"] for bus in aws.template.resources("AWS::Events::EventBus").values()), None
+        ),
+        # The template's resources, each named by its logical id as the embedded AWS names them.
+        stack_resources=tuple(
+            {"LogicalResourceId": logical_id, "ResourceType": resource["Type"], "PhysicalResourceId": logical_id}
+            for logical_id, resource in aws.template.raw["Resources"].items()
+        ),
+        embedded=aws,
     )

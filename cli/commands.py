@@ -11,11 +11,13 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from macsec_rotation.errors import Aborted, InvalidInput
+from macsec_rotation.errors import Aborted, InvalidInput, RotationError
 from macsec_rotation.gateways.aws_errors import error_code
 from macsec_rotation.gateways.directconnect import DirectConnectGateway, MacsecKey
+from macsec_rotation.gateways.events import ROUTER_KEY_INSTALLED, EventsGateway
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.secrets import SecretsGateway
+from macsec_rotation.gateways.waits import WaitsGateway
 from macsec_rotation.logic.drift import check_drift
 from macsec_rotation.logic.plan import preview_request
 from macsec_rotation.logic.requests import request_from_event
@@ -136,6 +138,41 @@ def abort(account: Account, output: Output, name: str) -> tuple[int, Document]:
         "ended before its next safe point)"
     )
     return 1, document
+
+
+def confirm(account: Account, output: Output, target: str, ckn: str | None) -> tuple[int, Document]:
+    """Confirm the router side of a rotation waiting on `target` (routerConfirmation callback): the event a router
+    automation puts, `MACsec Router Key Installed`, on the stack's router bus. Without --ckn, the CKN the waiting
+    rotation asked for; a confirmation for a rotation that does not wait yet is kept for when it does."""
+    if not account.router_bus or not account.waits_table:
+        raise CliError("the stack has no router bus: it predates routerConfirmation, deploy the current version")
+    try:
+        waiting = WaitsGateway(account.client("dynamodb"), account.waits_table).waiting(target)
+    except ClientError as error:
+        raise CliError(f"cannot read the router waits: {error_code(error)} ({error})") from None
+    if ckn is None:
+        if waiting is None:
+            raise CliError(
+                f"no rotation of {target} waits for the router now: pass --ckn to confirm a key ahead of its rotation"
+            )
+        ckn = waiting.ckn
+    try:
+        EventsGateway(account.client("events")).put(
+            ROUTER_KEY_INSTALLED, {"target": target, "ckn": ckn}, bus=account.router_bus
+        )
+    except (ClientError, RotationError) as error:
+        raise CliError(f"cannot put the confirmation on {account.router_bus}: {error}") from None
+    answers = waiting is not None and waiting.ckn.lower() == ckn.lower()
+    output.report(
+        f"confirmed {ckn} on the router of {target}"
+        + (f": {waiting.execution_id} goes on" if answers and waiting else ": kept for the rotation that asks for it")
+    )
+    return 0, {
+        "target": target,
+        "ckn": ckn,
+        "bus": account.router_bus,
+        "waitingExecution": waiting.execution_id if answers and waiting else None,
+    }
 
 
 def _was_aborted(described: dict[str, Any]) -> bool:

@@ -5,8 +5,10 @@
     macsec-rotation plan --secret ID [--target T] [--mode M] [--version V]
     macsec-rotation rerun NAME
     macsec-rotation abort NAME
+    macsec-rotation confirm --target T [--ckn C]
     macsec-rotation status [--target T] [--prefix macsec/]
     macsec-rotation history [--max 20]
+    macsec-rotation preflight [--prefix P]
 
 Against AWS through boto3's usual credentials (AWS_PROFILE, environment, SSO), or against the embedded
 AWS with `--local SCENARIO` (the scenario's account after its events have played out). With `--json`,
@@ -23,7 +25,8 @@ import sys
 from typing import TextIO
 
 from .account import Account, CliError, aws_account, local_account
-from .commands import Document, Output, abort, history, plan, rerun, start, status
+from .commands import Document, Output, abort, confirm, history, plan, rerun, start, status
+from .preflight import preflight
 
 PROG = "macsec-rotation"
 
@@ -43,7 +46,9 @@ def parser() -> argparse.ArgumentParser:
     # --json also after the command; SUPPRESS keeps a top-level --json when the command does not repeat it
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
-    commands = top.add_subparsers(dest="command", required=True, metavar="{start,plan,status,history,rerun,abort}")
+    commands = top.add_subparsers(
+        dest="command", required=True, metavar="{start,plan,preflight,status,history,rerun,abort,confirm}"
+    )
     start_command = commands.add_parser("start", parents=[as_json], help="start a rotation and follow it")
     start_command.add_argument("--secret", required=True)
     start_command.add_argument("--target")
@@ -55,6 +60,12 @@ def parser() -> argparse.ArgumentParser:
     plan_command.add_argument("--target")
     plan_command.add_argument("--mode", choices=["no_encrypt", "should_encrypt", "must_encrypt"])
     plan_command.add_argument("--version", help="the version to plan for; it must be the AWSCURRENT one")
+    preflight_command = commands.add_parser(
+        "preflight",
+        parents=[as_json],
+        help="read-only checks that the account is ready for a rotation, each with what to do (exit 1: blocked)",
+    )
+    preflight_command.add_argument("--prefix", help="the managed secrets' prefix (default: the stack's)")
     status_command = commands.add_parser("status", parents=[as_json], help="each managed target against its secret")
     status_command.add_argument("--target")
     status_command.add_argument("--prefix", default="macsec/")
@@ -70,6 +81,13 @@ def parser() -> argparse.ArgumentParser:
         help="stop a running rotation at its next safe point (before old keys go), and follow it",
     )
     abort_command.add_argument("name", help="the running execution's name (see history)")
+    confirm_command = commands.add_parser(
+        "confirm",
+        parents=[as_json],
+        help="confirm the router side of a rotation waiting on a target (routerConfirmation callback)",
+    )
+    confirm_command.add_argument("--target", required=True, help="the dxcon-/dxlag- id whose router holds the key")
+    confirm_command.add_argument("--ckn", help="the CKN the router installed (default: the one the rotation waits for)")
     return top
 
 
@@ -88,8 +106,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return rerun(account, output, args.name)
         if args.command == "abort":
             return abort(account, output, args.name)
+        if args.command == "confirm":
+            return confirm(account, output, args.target, args.ckn)
         if args.command == "status":
             return status(account, output, args.target, args.prefix)
+        if args.command == "preflight":
+            return preflight(account, output, args.prefix)
         return history(account, output, args.max)
 
     # With --json, stdout is the document's alone: anything else printed on the way goes to stderr.

@@ -209,7 +209,9 @@ class RotationWorkflow(Construct):
             "WaitForRouter",
             lambda_function=self._functions["wait_for_router"],
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object({"taskToken": sfn.JsonPath.task_token, "item": sfn.JsonPath.entire_payload}),
+            payload=sfn.TaskInput.from_object(
+                {"taskToken": sfn.JsonPath.task_token, "item": sfn.JsonPath.entire_payload}
+            ),
             result_path="$.status",
             task_timeout=sfn.Timeout.duration(Duration.seconds(settings.router_round_seconds)),
             retry_on_service_exceptions=False,

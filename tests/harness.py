@@ -101,6 +101,7 @@ KNOWN_ERRORS = {
     "KeychainFull",
     "AssociationRejected",
     "AssociationTimeout",
+    "RouterNotConfirmed",
     "NewKeyNotAssociated",
     "DisassociationTimeout",
     "EncryptionDown",

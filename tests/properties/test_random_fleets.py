@@ -109,6 +109,13 @@ def fleets(draw: Any) -> dict[str, Any]:
             spec["routerCkns"] = [old["ckn"]]
         if draw(st.integers(0, 9)) == 0:  # its owner bound it to no secret: nothing may touch it
             spec["tags"] = {}
+        callback = draw(st.integers(0, 2)) == 0  # routerConfirmation callback, by the secret's tag
+        if callback:
+            spec.pop("routerFollowsSecret", None)
+            spec["routerCkns"] = [old["ckn"]]  # the router learns a new key only from its automation, if any
+            automation = draw(router_automations())
+            if automation is not None:
+                spec["routerAutomation"] = automation
         if target_id.startswith("dxlag-"):
             lags.append({**spec, "members": [f"dxcon-{n:04d}c{m:03d}" for m in range(draw(st.integers(1, 2)))]})
         else:
@@ -117,6 +124,8 @@ def fleets(draw: Any) -> dict[str, Any]:
         tags = {"macsec:target": target_id}
         if draw(st.booleans()):
             tags["macsec:encryption-mode"] = draw(st.sampled_from(["should_encrypt", "must_encrypt"]))
+        if callback:
+            tags["macsec:router-confirmation"] = "callback"
         secrets.append({"name": name, "tags": tags, "versions": [{"id": "v1", "value": old, "stages": ["AWSCURRENT"]}]})
         for value in new_values:
             at = draw(st.integers(0, 400))
@@ -148,6 +157,20 @@ def fleets(draw: Any) -> dict[str, Any]:
         },
         "events": events,
     }
+
+
+@st.composite
+def router_automations(draw: Any) -> dict[str, Any] | None:
+    """The customer's router automation under routerConfirmation callback: fast, slow (up to past the 3600 s
+    timeout), never there, installing but never confirming, or confirming another CKN than the announced one."""
+    kind = draw(st.sampled_from(["fast", "slow", "none", "silent", "wrongCkn"]))
+    if kind == "none":
+        return None
+    delay = draw(st.integers(0, 60)) if kind == "fast" else draw(st.integers(60, 4000))
+    automation: dict[str, Any] = {"delaySeconds": delay, "confirms": kind != "silent"}
+    if kind == "wrongCkn":
+        automation["ckn"] = draw(pairs)["ckn"]
+    return automation
 
 
 SETTLE_SECONDS = 30  # encryptionSettleSeconds' default: the port-status delays drawn stay below it
@@ -224,6 +247,16 @@ def check_invariants(fleet: dict[str, Any]) -> None:
             secret = f"macsec/{spec['id']}"
             if spec["keys"] and spec["id"] not in dropped and secret not in deleted:
                 assert ports_down(report, spec["id"]) == [], (spec["id"], report["targets"][spec["id"]])
+    # Under routerConfirmation callback no port that was encrypted ever reports Encryption Down: nothing is removed
+    # before the router automation confirmed the new key (unless the connection itself went down, Direct Connect
+    # dropped the key, or the secret was deleted).
+    mishaps = {e.get("target") for e in fleet["events"] if e["type"] in ("connectionState", "dropKey")}
+    callback = {s["tags"]["macsec:target"] for s in fleet["secrets"] if "macsec:router-confirmation" in s["tags"]}
+    for spec in [*fleet["connections"], *fleet["lags"]]:
+        excused = spec["id"] in mishaps | dropped or f"macsec/{spec['id']}" in deleted
+        if spec["id"] in callback and spec["keys"] and not excused:
+            for port in spec.get("members", [spec["id"]]):
+                assert report["encryptionDownSeconds"][port] == 0, (spec["id"], port, report["executions"])
     if everything_succeeded:
         for secret in fleet["secrets"]:
             target = secret["tags"]["macsec:target"]

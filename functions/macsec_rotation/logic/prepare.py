@@ -21,10 +21,10 @@ from ..models import (
     MODE_STRICTNESS,
     Action,
     ConsoleInput,
-    RouterConfirmation,
     EncryptionMode,
     KeptKey,
     RotationPlan,
+    RouterConfirmation,
     TargetRotation,
 )
 from ..observability import logger

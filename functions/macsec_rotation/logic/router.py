@@ -98,7 +98,7 @@ def confirm_router_key(detail: Any, waits: WaitsGateway, tasks: TasksGateway) ->
     if not isinstance(target, str) or not _TARGET_ID.fullmatch(target):
         raise InvalidConfirmation(
             "the event's detail.target must be the connection (dxcon-...) or LAG (dxlag-...) id the key went on; "
-            "nothing was changed. Put the event again with detail {\"target\": ..., \"ckn\": ...}."
+            'nothing was changed. Put the event again with detail {"target": ..., "ckn": ...}.'
         )
     if not isinstance(ckn, str) or not _CKN.fullmatch(ckn):
         raise InvalidConfirmation(
