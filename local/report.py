@@ -41,12 +41,28 @@ def _secrets_view(aws: LocalAws) -> dict[str, Any]:
 def _locks(aws: LocalAws) -> dict[str, str]:
     """Targets whose rotation lock is still held after the run, and by which execution."""
     held = {}
-    for table in aws.template.tables():
+    for table in [name for name in aws.template.tables() if name.startswith("TargetLocks")]:
         for item in aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]:
             if item["target"]["S"].startswith(ABORT_PREFIX):
                 continue  # an operator's abort request, not a lock
             held[item["target"]["S"]] = item.get("owner", {}).get("S", "")
     return held
+
+
+def _bus_events(aws: LocalAws) -> list[dict[str, Any]]:
+    """Every event put on EventBridge, in order (the workflow's for the router automation, the automation's
+    confirmations): virtual time, bus, source, detail-type and detail (identifiers only: no CAK is ever put)."""
+    return [
+        {"at": e["at"], "bus": e["bus"], "source": e["source"], "detailType": e["detailType"], "detail": e["detail"]}
+        for e in aws.bus_events
+    ]
+
+
+def _about(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return ""
+    ckns = [str(detail["ckn"])] if "ckn" in detail else [str(c) for c in detail.get("ckns") or []]
+    return " ".join([str(detail.get("target", "")), *(c[:12] + "…" for c in ckns)])
 
 
 def build_report(aws: LocalAws) -> dict[str, Any]:
@@ -80,6 +96,10 @@ def build_report(aws: LocalAws) -> dict[str, Any]:
             )
         )
     timeline += [(round(t - EPOCH, 3), f"    {op} {target} -> {outcome}") for t, op, target, outcome in aws.dx.api_log]
+    bus_events = _bus_events(aws)
+    timeline += [
+        (e["at"], f"    event {e['detailType']!r} on {e['bus']} {_about(e['detail'])}".rstrip()) for e in bus_events
+    ]
     targets = aws.dx.snapshot()
     return {
         "executions": executions,
@@ -97,6 +117,8 @@ def build_report(aws: LocalAws) -> dict[str, Any]:
         "notifications": aws.notifications,
         "secrets": _secrets_view(aws),
         "deadLetters": len(aws.dead_letters),
+        "busEvents": bus_events,
+        "actorFailures": list(aws.actors.failures),
         "locks": _locks(aws),
         "logs": list(aws.logs.lines),
         "timeline": [f"{t:9.1f}s  {text}" for t, text in sorted(timeline, key=lambda item: item[0])],

@@ -29,9 +29,10 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from . import moto_fixes, patches, service_faults
 from .clock import VirtualClock
 from .directconnect import DirectConnectEmulator, emulator_backend, installed
+from .eventbridge import EventBridge, Participants
 from .lambdas import LambdaDispatcher, LogSink
 from .service_faults import ServiceFault
-from .template import Template, synthesize
+from .template import DEFAULT_BUS, Template, synthesize
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -73,7 +74,12 @@ class LocalAws:
         self._stack = contextlib.ExitStack()
         self._ended_histories: dict[str, list[dict[str, Any]]] = {}
         self._rotating = threading.local()  # set in the thread that drives a RotateSecret call
+        self._driver_waiting = False  # the driving thread waits for the run to end, not a participant
         self.state_machine_arn = ""
+        # EventBridge (local/eventbridge.py): every PutEvents entry, delivered to the template's rules and to
+        # the actors (the customer's router automations), whose delayed actions are participants of the clock.
+        self.bridge = EventBridge(self.clock, region, account, self.deliver_event)
+        self.actors = Participants(self.clock, self._activity_ended)
 
     # ---- lifecycle ----
 
@@ -94,6 +100,7 @@ class LocalAws:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
         stack.enter_context(installed())
+        stack.enter_context(self.bridge.applied())
         stack.enter_context(moto_fixes.applied())
         stack.enter_context(service_faults.injected(self.service_faults, applies=self.dispatcher.in_function))
         previous_clock = runtime_clock.use(self.clock)
@@ -110,6 +117,7 @@ class LocalAws:
         )["stateMachineArn"]
         self.clock.join()  # the driving thread takes part until it waits for the run to end
         stack.callback(self.clock.leave)
+        stack.callback(self.actors.close)  # before the driver leaves: actors due later do nothing
         return self
 
     def _create_functions_and_topics(self) -> None:
@@ -118,6 +126,8 @@ class LocalAws:
         and EventBridge targets are called directly)."""
         for name in self.template.topic_names():
             self.client("sns").create_topic(Name=name)
+        for name in self.template.event_buses().values():
+            self.client("events").create_event_bus(Name=name)
         for name, table in self.template.tables().items():
             self.client("dynamodb").create_table(
                 TableName=name,
@@ -172,12 +182,13 @@ class LocalAws:
         self.executions.setdefault(arn, ExecutionRecord(arn, name, self.clock.elapsed()))
         return arn
 
-    def deliver_event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """EventBridge: each rule of the template whose pattern matches invokes its target functions,
-        asynchronously as Lambda does: two more tries on error, then the dead-letter queue."""
+    def deliver_event(self, event: dict[str, Any], bus: str = DEFAULT_BUS) -> list[dict[str, Any]]:
+        """EventBridge: each rule of the template on `bus` whose pattern matches invokes its target functions,
+        asynchronously as Lambda does: two more tries on error, then the dead-letter queue. AWS services'
+        events (Secrets Manager's) come here directly; PutEvents entries through `self.bridge`."""
         results = []
         for rule in self.template.rules(self.region, self.account):
-            if not EventPattern(None, rule.pattern).matches_event(event):
+            if rule.bus != bus or not EventPattern(None, rule.pattern).matches_event(event):
                 continue
             for logical_id in rule.target_functions:
                 arn = self.template.function_arn(logical_id, self.region, self.account)
@@ -243,14 +254,41 @@ class LocalAws:
             sent += [{"subject": subject, "message": message} for _, message, subject, _, _ in topic.sent_notifications]
         return sent
 
+    @property
+    def bus_events(self) -> list[dict[str, Any]]:
+        """Every event put on EventBridge (PutEvents), in order: {at, bus, source, detailType, detail, id}."""
+        return list(self.bridge.events)
+
     def wait_for_executions(self, timeout: float = REAL_SECONDS_PER_RUN) -> None:
-        with self.clock.idle(), self._finished:
-            done = self._finished.wait_for(
-                lambda: all(r.stopped_at is not None for r in self.executions.values()), timeout=timeout
-            )
+        """Let virtual time run until every execution has ended and no actor acts at that moment. The thread
+        that ends the run hands participation back to this one in the same step (as `_activity_ended` does),
+        so time stops where the run ended: an actor that sleeps past it never acts."""
+        with self._finished:
+            if self._run_over():
+                return
+            self._driver_waiting = True
+            self.clock.leave()
+            try:
+                done = self._finished.wait_for(lambda: not self._driver_waiting, timeout=timeout)
+            finally:
+                if self._driver_waiting:  # out of real time: take part again on our own
+                    self._driver_waiting = False
+                    self.clock.join()
         if not done:
             running = [r.name for r in self.executions.values() if r.stopped_at is None]
             raise RunStuck(f"executions {running} did not finish within {timeout:.0f} real seconds")
+
+    def _run_over(self) -> bool:
+        return all(r.stopped_at is not None for r in self.executions.values()) and not self.actors.due()
+
+    def _activity_ended(self) -> None:
+        """An execution or an actor's action ended (in its own thread, still a participant): if that was the
+        last, the waiting driver takes part again before this thread leaves, so time cannot move on."""
+        with self._finished:
+            if self._driver_waiting and self._run_over():
+                self._driver_waiting = False
+                self.clock.join()  # on behalf of the driver
+            self._finished.notify_all()
 
     def _execution_finished(self, arn: str) -> None:
         with self._finished:
@@ -258,7 +296,7 @@ class LocalAws:
             if record is None:  # finished before start_execution returned
                 record = self.executions[arn] = ExecutionRecord(arn, arn.rsplit(":", 1)[-1], self.clock.elapsed())
             record.stopped_at = self.clock.elapsed()
-            self._finished.notify_all()
+        self._activity_ended()
 
     # ---- reading results ----
 

@@ -11,8 +11,10 @@ from infra.settings import SettingsError
 from macsec_rotation.gateways.locks import LocksGateway
 
 from .directconnect import Behaviour, Connection, KeyHolder, Lag, OperationFault
+from .eventbridge import RouterAutomation, router_bus
 from .events import put_secret_value, secret_string, service_event
 from .lambdas import FunctionFault
+from .preflight_world import seed_account
 from .report import build_report
 from .runner import LocalAws
 from .scenario import FunctionFaultSpec, KeyStuckSpec, Scenario, ScenarioError, ServiceFaultSpec, TargetSpec
@@ -92,7 +94,7 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 def lock_table_name(aws: LocalAws) -> str:
     """The stack's lock table (its logical id is its name here)."""
-    (table,) = aws.template.tables()
+    (table,) = [name for name in aws.template.tables() if name.startswith("TargetLocks")]
     return table
 
 
@@ -128,6 +130,8 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
             aws.dispatcher.faults.append(FunctionFault(item.function, item.kind, item.times, item.when))
         else:
             dx.faults.operations.append(OperationFault(item.operation, item.error, item.times, item.message))
+    seed_account(aws, scenario.account_setup, secret_arns)
+    _router_automations(aws, scenario)
     return secret_arns
 
 
@@ -169,6 +173,31 @@ def _router_automation(aws: LocalAws, scenario: Scenario, secret_name: str) -> N
     for spec in [*scenario.connections, *scenario.lags]:
         if spec.router_follows_secret and spec.id in secret.tags.get("macsec:target", "").split(","):
             aws.dx.add_router_ckn(spec.id, str(value["ckn"]))
+
+
+def _router_automations(aws: LocalAws, scenario: Scenario) -> None:
+    """The targets' router automations listen to the workflow's events (local/eventbridge.py)."""
+    specs = [spec for spec in [*scenario.connections, *scenario.lags] if spec.router_automation]
+    if not specs:
+        return
+    bus = router_bus(aws.template.rules(aws.region, aws.account))
+    if bus is None:
+        raise ScenarioError("routerAutomation: the stack has no rule for 'MACsec Router Key Installed'")
+    for spec in specs:
+        automation = spec.router_automation
+        assert automation is not None
+        aws.bridge.subscribe(
+            RouterAutomation(
+                target=spec.id,
+                delay_seconds=automation.delay_seconds,
+                confirms=automation.confirms,
+                install=aws.dx.add_router_ckn,
+                put_events=aws.client("events").put_events,
+                router_bus=bus,
+                participants=aws.actors,
+                ckn=automation.ckn,
+            )
+        )
 
 
 def _create_secret(aws: LocalAws, secret: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 SYNTH_CONTEXT = {"aws:cdk:enable-asset-metadata": True}
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+DEFAULT_BUS = "default"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class RuleSpec:
     logical_id: str
     pattern: dict[str, Any]
     target_functions: tuple[str, ...]  # logical ids of the Lambda functions the rule invokes
+    bus: str = DEFAULT_BUS  # the name of the event bus the rule listens on
 
 
 class Template:
@@ -82,12 +84,26 @@ class Template:
                 continue  # a schedule
             arns = [t.get("Arn", {}) for t in resource["Properties"].get("Targets", [])]
             targets = tuple(a["Fn::GetAtt"][0] for a in arns if a.get("Fn::GetAtt", [None])[0] in functions)
+            bus = resource["Properties"].get("EventBusName")
             rules.append(
                 RuleSpec(
-                    logical_id, self._resolve_tree(resource["Properties"]["EventPattern"], region, account), targets
+                    logical_id,
+                    self._resolve_tree(resource["Properties"]["EventPattern"], region, account),
+                    targets,
+                    bus_name(self.resolve(bus, region, account)) if bus is not None else DEFAULT_BUS,
                 )
             )
         return rules
+
+    def event_buses(self) -> dict[str, str]:
+        """The event buses the stack creates, by logical id: their names (the default bus is not among them)."""
+        return {logical_id: self._bus_name(logical_id) for logical_id in self.resources("AWS::Events::EventBus")}
+
+    def _bus_name(self, logical_id: str) -> str:
+        name = self.raw["Resources"][logical_id]["Properties"]["Name"]
+        if not isinstance(name, str):
+            raise ValueError(f"cannot resolve the name of event bus {logical_id} locally")
+        return name
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """DynamoDB tables by logical id (their Ref, and so their name here), with their properties."""
@@ -122,6 +138,9 @@ class Template:
             logical_id, attribute = value["Fn::GetAtt"]
             if attribute == "Arn" and logical_id in self.resources("AWS::Lambda::Function"):
                 return self.function_arn(logical_id, region, account)
+            if logical_id in self.resources("AWS::Events::EventBus") and attribute in ("Arn", "Name"):
+                name = self._bus_name(logical_id)
+                return f"arn:aws:events:{region}:{account}:event-bus/{name}" if attribute == "Arn" else name
             raise ValueError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute} locally")
         return {k: self._resolve_tree(v, region, account) for k, v in value.items()}
 
@@ -141,7 +160,14 @@ class Template:
             return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
         if resource["Type"] == "AWS::SNS::Topic":
             return f"arn:aws:sns:{region}:{account}:{name}"
+        if resource["Type"] == "AWS::Events::EventBus":  # an event bus's Ref is its name
+            return self._bus_name(name)
         return name
+
+
+def bus_name(name_or_arn: str | None) -> str:
+    """The bus an EventBusName (a name or an ARN, as PutEvents and rules accept it) designates."""
+    return (name_or_arn or DEFAULT_BUS).rsplit("/", 1)[-1]
 
 
 @functools.lru_cache(maxsize=4)

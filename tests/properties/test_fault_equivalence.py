@@ -1,14 +1,16 @@
 """Every retry converges: a crash or time-out in any step ends where the run without it ends.
 
 For every step of a rotation (the rotation function and the intake included) x each fault (crash before the
-work, crash after it, time-out after it) x a peer router that gets the new key and one that never does x a
-connection and a LAG, the same scheduled rotation runs once without and once with the fault. The final link
+work, crash after it, time-out after it) x a peer router that gets the new key, one that never does, and one
+whose automation confirms it (routerConfirmation callback) x a connection and a LAG, the same scheduled
+rotation runs once without and once with the fault. The final link
 (keys by role, mode, encryption on every port, lock free) and the outcome (status and error name of every
 execution) must be the same, and no port may be down longer than without the fault plus one retry interval.
 Cells whose step never runs in the fault-free run are skipped and counted.
 
 `make test` runs a slice (every step and fault, for the router that lacks the new key, on both target kinds:
-the dangerous half); `make soak` runs the whole matrix (FAULT_MATRIX=full). Each prints its size.
+the dangerous half; and the steps of the router wait under callback, on a connection); `make soak` runs the whole matrix
+(FAULT_MATRIX=full). Each prints its size.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from tests.harness import execution_outcomes, ports_down, run_checked
 
 FULL = os.environ.get("FAULT_MATRIX") == "full" or os.environ.get("PROPERTY_SOAK") == "1"
 FAULTS = [("crash", "before"), ("crash", "after"), ("timeout", "after")]
-ROUTERS = ["lacks", "has"] if FULL else ["lacks"]
+ROUTERS = ["lacks", "has", "callback"] if FULL else ["lacks", "callback"]
+# Under callback, the slice covers the steps that ask, wait and confirm, on a connection.
+CALLBACK_SLICE = {("ask_router", "connection"), ("wait_for_router", "connection"), ("router_confirmed", "connection")}
 KINDS = ["connection", "lag"]
 # A step's first retry after a crash or time-out waits at most its first interval (full jitter).
 RETRY_INTERVAL = next(first for errors, first, _ in RETRIES if "Runtime.ExitError" in errors)
@@ -59,6 +63,10 @@ def scenario(kind: str, router: str, fault: dict[str, Any] | None = None) -> dic
         "routerCkns": [OLD["ckn"]],
         "routerFollowsSecret": router == "has",
     }
+    tags = {"macsec:target": target_id, "macsec:encryption-mode": "must_encrypt"}
+    if router == "callback":  # the automation installs the announced key a minute later, then confirms it
+        target["routerAutomation"] = {"delaySeconds": 60, "confirms": True}
+        tags["macsec:router-confirmation"] = "callback"
     if kind == "lag":
         target["members"] = ["dxcon-cccc3333", "dxcon-dddd4444"]
     secret = f"macsec/{target_id}"
@@ -72,7 +80,7 @@ def scenario(kind: str, router: str, fault: dict[str, Any] | None = None) -> dic
         "secrets": [
             {
                 "name": secret,
-                "tags": {"macsec:target": target_id, "macsec:encryption-mode": "must_encrypt"},
+                "tags": tags,
                 "versions": [{"id": "v1", "value": OLD, "stages": ["AWSCURRENT"]}],
             }
         ],
@@ -113,6 +121,7 @@ CELLS = [
     for kind_of, when in FAULTS
     for router in ROUTERS
     for kind in KINDS
+    if FULL or router != "callback" or (step, kind) in CALLBACK_SLICE
 ]
 
 

@@ -78,6 +78,8 @@ def test_scenario(path: Path) -> None:
         assert ports_down(report, target) == [], (target, report["targets"][target])
     for port, most in expect.get("maxEncryptionDownSeconds", {}).items():
         assert report["encryptionDownSeconds"][port] <= most, (port, report["encryptionDownSeconds"][port])
+    if "busEventTypes" in expect:  # the detail-types of every event put on EventBridge, in order
+        assert [e["detailType"] for e in report["busEvents"]] == expect["busEventTypes"], report["busEvents"]
 
 
 def test_the_key_material_scan_knows_the_cak_the_rotation_function_generated() -> None:
