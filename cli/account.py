@@ -32,7 +32,7 @@ class Account:
     lock_table: str | None = None
     # Now, on the clock the workflow's functions see (virtual with --local).
     now: Callable[[], float] = time.time
-    # The parked router waits (RouterWaits) and the bus router automations confirm on (`confirm`); None: the
+    # The parked waits (Waits) and the bus router automations confirm on (`confirm`); None: the
     # stack predates routerConfirmation.
     waits_table: str | None = None
     router_bus: str | None = None
@@ -93,7 +93,7 @@ def aws_account(stack: str, region: str | None) -> Account:
         settings=settings,
         lock_table=tables[0] if tables else None,
         waits_table=next(
-            (r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"].startswith("RouterWaits")), None
+            (r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"].startswith("Waits")), None
         ),
         router_bus=next(
             (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Events::EventBus"), None
@@ -134,7 +134,7 @@ def embedded_account(aws: Any) -> Account:
         settings=RuntimeSettings.from_env,
         lock_table=lock_table_name(aws),
         now=aws.clock.now,
-        waits_table=next((name for name in aws.template.tables() if name.startswith("RouterWaits")), None),
+        waits_table=next((name for name in aws.template.tables() if name.startswith("Waits")), None),
         router_bus=next(
             (bus["Properties"]["Name"] for bus in aws.template.resources("AWS::Events::EventBus").values()), None
         ),

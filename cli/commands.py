@@ -26,6 +26,8 @@ from macsec_rotation.settings import RuntimeSettings
 from .account import Account, CliError
 
 Document = dict[str, Any]
+# The states after which `start` shows the target's keys: the waits, and the restore's rounds.
+KEY_STATES = ("WaitForAssociation", "WaitForRemoval", "RestorePreviousKey")
 
 
 @dataclass
@@ -225,8 +227,9 @@ def _start_and_follow(
 
 
 def _keys(account: Account, state: str, execution_input: dict[str, Any]) -> tuple[MacsecKey, ...] | None:
-    """The target's keys on each check state, when the input names the target."""
-    if not state.startswith("Check") or "target" not in execution_input:
+    """The target's keys on each wait (the association and removal waits) and on the restore's rounds, when the
+    input names the target."""
+    if state not in KEY_STATES or "target" not in execution_input:
         return None
     return DirectConnectGateway(account.client("directconnect")).describe(execution_input["target"]).keys
 

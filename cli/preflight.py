@@ -51,12 +51,11 @@ UPDATE = {"connection": "directconnect:UpdateConnection", "lag": "directconnect:
 READS_TARGETS = (
     "prepare",
     "associate",
-    "check_association",
     "roll_back",
     "tighten_encryption",
     "remove_old_keys",
-    "check_removal",
     "restore_previous",
+    "watch",
     "plan_target",
     "plan",
     "drift_check",

@@ -16,7 +16,7 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     settings = DeploymentSettings.from_context(_context_values(app))
     # Environment-agnostic on purpose: one template deploys to every account and Region.
     stack = MacsecRotationStack(app, settings.stack_name, settings)
-    check_with_cdk_nag(app, stack, list(stack.workflow_functions.values()), settings)
+    check_with_cdk_nag(app, stack, stack.invoked_functions, settings)
     return app, stack
 
 

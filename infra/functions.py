@@ -92,6 +92,7 @@ class StepFunctions(Construct):
             "ROUTER_CONFIRMATION": settings.router_confirmation,
             "ROUTER_CONFIRMATION_TIMEOUT_SECONDS": str(settings.router_confirmation_timeout_seconds),
             "ROUTER_ROUND_SECONDS": str(settings.router_round_seconds),
+            "WATCHER_TICK_SECONDS": str(settings.watcher_tick_seconds),
         }
 
     def function(self, step: str, description: str, environment: dict[str, str] | None = None) -> lambda_.Function:

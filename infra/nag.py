@@ -31,8 +31,9 @@ def acknowledgements(stack: Stack, functions: list[lambda_.Function], settings: 
         "AwsSolutions-L1": "Python 3.11 is the runtime the code is tested on and the Powertools layer is chosen for; "
         "they are raised together, deliberately.",
         "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*), Step "
-        "Functions log delivery, states:SendTaskSuccess (the task token names the task) and "
-        "secretsmanager:ListSecrets have no resource-level permissions.",
+        "Functions log delivery, states:SendTaskSuccess and SendTaskHeartbeat (the task token names the task) and "
+        "secretsmanager:ListSecrets have no resource-level permissions; the watcher's DescribeConnections and "
+        "DescribeLags name no resource (one read of the whole fleet).",
         f"AwsSolutions-IAM5[Resource::{arn}:directconnect:{scoped}:dxcon/*]": "Connections are named at run time "
         "(the secret's macsec:target tag or the console input), in this account and Region. Describe reads the whole "
         "fleet in one call; every write is conditioned on the connection's macsec:secret tag naming a secret under "
@@ -48,6 +49,9 @@ def acknowledgements(stack: Stack, functions: list[lambda_.Function], settings: 
         "AWSServiceRoleForDirectConnect*]": "Direct Connect's service-linked role (GetRole; CreateServiceLinkedRole "
         "conditioned on iam:AWSServiceName = directconnect.amazonaws.com).",
         "AwsSolutions-SQS3": "This queue is the dead-letter queue of the event triggers.",
+        "AwsSolutions-SF1": "The watcher (an Express workflow) ticks every few seconds while anything waits: it logs "
+        "errors only, since ALL would log every tick, about as much as the watcher costs to run; its Tick function "
+        "logs each decision. The rotation workflow logs ALL.",
     }
     for function in functions:
         logical_id = stack.resolve(stack.get_logical_id(function.node.default_child))

@@ -107,13 +107,21 @@ def grant_step_permissions(
         # Prepare decides from metadata (DescribeSecret: stages, tags); it never reads key material.
         "prepare": [describe, describe_secret],
         "associate": [describe, read_secret, associate, service_linked_role, get_service_linked_role],
-        "check_association": [describe],
         "roll_back": [describe, disassociate, put_event("MACsec Key Rolled Back")],
         "tighten_encryption": [describe, *update_mode],
         "remove_old_keys": [describe, disassociate],
-        "check_removal": [describe, put_event("MACsec Old Keys Removed")],
         "ask_router": [put_event("MACsec Key Ready For Router")],
         "wait_for_router": [answer_task],  # the lock and waits tables' grants are given where they are made
+        "park": [],  # the waits table and the watcher's start: given where they are made
+        # One read of the whole fleet a tick: DescribeConnections and DescribeLags without an id list every
+        # connection and LAG, which IAM authorizes on "*" (no resource is named).
+        "watch": [
+            iam.PolicyStatement(
+                actions=["directconnect:DescribeConnections", "directconnect:DescribeLags"], resources=["*"]
+            ),
+            iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskHeartbeat"], resources=["*"]),
+            put_event("MACsec Old Keys Removed"),  # under routerConfirmation callback, when the removal settled
+        ],
         "router_confirmed": [answer_task],
         "restore_previous": [
             describe,
@@ -183,5 +191,18 @@ def allow_key_readers_to_decrypt(stack: Stack, key: kms.Key, readers: Iterable[s
                 principals=principals,
                 resources=["*"],  # in a key policy "*" means this key
                 conditions=via_secrets_manager(stack),
+            )
+        )
+
+
+def allow_table_key_use(stack: Stack, key: kms.IKey, users: Iterable[lambda_.Function]) -> None:
+    """DynamoDB decrypts a table's key with the caller's credentials (cached per principal for minutes): whoever
+    uses the waits table needs kms:Decrypt on its key, through DynamoDB only."""
+    for function in users:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
             )
         )

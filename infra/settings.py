@@ -29,6 +29,7 @@ CONTEXT_KEYS = (
     "routerConfirmationTimeoutSeconds",
     "routerAutomationPrincipals",
     "routerWaitAlarmSeconds",
+    "watcherTickSeconds",
 )
 # A router wait parks in rounds of at most this long; each renews the target's lock and checks the deadline.
 ROUTER_ROUND_SECONDS = 600
@@ -77,6 +78,8 @@ class DeploymentSettings(BaseModel):
     router_automation_principals: tuple[str, ...] = ()
     # The RouterWaitLong alarm fires when a rotation has waited this long for the router's confirmation.
     router_wait_alarm_seconds: int = Field(default=1800, ge=60, le=86400)
+    # How often the watcher reads Direct Connect while anything waits: the worst detection latency of any wait.
+    watcher_tick_seconds: int = Field(default=4, ge=1, le=60)
 
     @property
     def lock_ttl_seconds(self) -> int:

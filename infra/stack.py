@@ -13,22 +13,26 @@ from constructs import Construct
 
 from .functions import StepFunctions
 from .monitoring import Monitoring, Notifications
-from .permissions import allow_key_readers_to_decrypt, grant_step_permissions, key_reading_roles
+from .permissions import (
+    allow_key_readers_to_decrypt,
+    allow_table_key_use,
+    grant_step_permissions,
+    key_reading_roles,
+)
 from .router import RouterConfirmations
 from .secrets import ManagedSecrets
 from .settings import DeploymentSettings
 from .triggers import RotationTriggers
+from .watcher import Watcher, watcher_arn
 from .workflow import RotationWorkflow
 
 # step module under functions/macsec_rotation/handlers -> what it does (the function's description)
 STEPS = {
     "prepare": "Resolve secret, version and targets; decide what to do",
     "associate": "Associate the new CKN/CAK with the target",
-    "check_association": "Poll the new key until it is associated",
     "roll_back": "Remove a new key that never became associated",
     "tighten_encryption": "Tighten encryptionMode when every port is encrypted",
     "remove_old_keys": "Disassociate superseded keys",
-    "check_removal": "Poll until old keys are gone and encryption settled; watch every port",
     "restore_previous": "Re-associate the keys of the plan until encryption is back, after it went down",
     "report": "Summarise a finished rotation",
     "report_failure": "Turn a caught error into a clean error and cause",
@@ -36,6 +40,7 @@ STEPS = {
     "plan_target": "Decide again under the lock",
     "plan": "Dry run: what the rotation would do on each target, changing nothing",
     "release_lock": "Give a target's lock back",
+    "park": "Park the execution on a condition the watcher answers",
     "ask_router": "Tell the router automation the new key is on Direct Connect",
     "wait_for_router": "Park until the router automation confirms the new key (one round)",
 }
@@ -43,7 +48,7 @@ LOCK_STEPS = ("acquire_lock", "release_lock", "wait_for_router")
 # The steps that read or write the parked router waits and the confirmations (the waits table).
 WAITS_STEPS = ("wait_for_router", "roll_back")
 # The steps that look for an operator's abort request (an item of the lock table) at the safe points.
-ABORT_CHECK_STEPS = ("acquire_lock", "plan_target", "check_association")
+ABORT_CHECK_STEPS = ("acquire_lock", "plan_target")
 
 
 class MacsecRotationStack(Stack):
@@ -77,7 +82,7 @@ class MacsecRotationStack(Stack):
         # (a Table: TableV2's customer-managed key needs a stack with a concrete Region)
         waits = dynamodb.Table(
             self,
-            "RouterWaits",
+            "Waits",
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expiresAt",
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -89,8 +94,11 @@ class MacsecRotationStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,  # waits and confirmations live hours, at most days
         )
         waits_environment = {"WAITS_TABLE_NAME": waits.table_name}
+        watcher_environment = {**waits_environment, "WATCHER_STATE_MACHINE_ARN": watcher_arn(self, settings)}
 
         def environment(step: str) -> dict[str, str] | None:
+            if step == "park":
+                return watcher_environment
             if step in WAITS_STEPS:
                 return {**(lock_environment if step in LOCK_STEPS else {}), **waits_environment}
             if step in LOCK_STEPS:
@@ -128,16 +136,11 @@ class MacsecRotationStack(Stack):
             "router_confirmed", "Answer the rotation waiting for a router's confirmation", waits_environment
         )
         waits.grant(functions["router_confirmed"], "dynamodb:PutItem", "dynamodb:DeleteItem")
-        # DynamoDB decrypts the table key with the caller's credentials (cached per principal for minutes): whoever
-        # uses the waits table needs kms:Decrypt on its key, through DynamoDB only.
-        for step in ("wait_for_router", "roll_back", "router_confirmed"):
-            functions[step].add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}},
-                )
-            )
+        waits.grant(functions["park"], "dynamodb:UpdateItem")
+        self._add_watcher(factory, functions, settings, waits, locks, watcher_environment)
+        allow_table_key_use(
+            self, key, [functions[s] for s in ("wait_for_router", "roll_back", "router_confirmed", "park", "watch")]
+        )
         grant_step_permissions(self, functions, settings, key)
         self.functions = functions
 
@@ -166,3 +169,35 @@ class MacsecRotationStack(Stack):
         for child in self.node.find_all():
             if isinstance(child, lambda_.CfnPermission) and child.source_account is None:
                 child.source_account = self.account
+
+    def _add_watcher(
+        self,
+        factory: StepFunctions,
+        functions: dict[str, lambda_.Function],
+        settings: DeploymentSettings,
+        waits: dynamodb.Table,
+        locks: dynamodb.TableV2,
+        watcher_environment: dict[str, str],
+    ) -> None:
+        """The watcher's tick function and Express workflow; the first to park starts a watcher, and a watcher
+        starts its successor."""
+        functions["watch"] = factory.function(
+            "watch",
+            "One tick of the watcher: read the fleet once, answer the parked executions",
+            {**watcher_environment, "LOCK_TABLE_NAME": locks.table_name},
+        )
+        waits.grant(
+            functions["watch"],
+            "dynamodb:Scan",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )
+        locks.grant(functions["watch"], "dynamodb:GetItem")  # an operator's abort request
+        self.watcher = Watcher(self, "Watcher", settings, functions["watch"])
+        # The functions a state machine invokes: the rotation's steps, and the watcher's tick.
+        self.invoked_functions = [*self.workflow_functions.values(), functions["watch"]]
+        for step in ("park", "watch"):  # the first to park starts a watcher; a watcher starts its successor
+            functions[step].add_to_role_policy(
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[watcher_arn(self, settings)])
+            )

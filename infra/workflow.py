@@ -38,9 +38,12 @@ TRANSIENT_ERRORS = [
 RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 10)]
 # Once old keys are being removed, giving up on a crashed step can leave a link without encryption: the
 # removal, its check and the restore retry a crash or time-out as long as a transient error.
-SAFETY_NET_STEPS = ("RemoveOldKeys", "CheckRemoval", "RestorePreviousKey")
+SAFETY_NET_STEPS = ("RemoveOldKeys", "WaitForRemoval", "RestorePreviousKey")
 SAFETY_NET_RUNTIME_ATTEMPTS = 10
 POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
+# A parked task misses its heartbeat when no watcher answers for it (the watcher beats every 20 s).
+PARKED_HEARTBEAT_SECONDS = 60
+PARKED_TIMEOUT_MARGIN_SECONDS = 300
 
 
 class RotationWorkflow(Construct):
@@ -122,13 +125,28 @@ class RotationWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
             .otherwise(failed)
         )
-        wait_for_removal = sfn.Wait(self, "WaitForRemoval", time=POLL_SECONDS)
-        wait_for_removal.next(step("CheckRemoval", "check_removal")).next(
+        # The removal wait: parked until the watcher sees the old keys gone and encryption settled, or down.
+        removal_timed_out = sfn.Pass(
+            self,
+            "RemovalNeverSettled",
+            result=sfn.Result.from_object(
+                {
+                    "error": "DisassociationTimeout",
+                    "cause": "No watcher answered the removal wait within its timeout; the new key is associated. "
+                    "Check every port's encryption status, then re-run to confirm.",
+                }
+            ),
+            result_path="$.failure",
+        )
+        removal_timed_out.next(failed)
+        wait_for_removal = self._parked(
+            "WaitForRemoval", "removed", settings.removal_seconds, removal_timed_out, failed
+        )
+        wait_for_removal.next(
             sfn.Choice(self, "OldKeysGone?")
             .when(sfn.Condition.string_equals("$.status", "removed"), done)
-            .when(sfn.Condition.string_equals("$.status", "removing"), wait_for_removal)
             .when(sfn.Condition.string_equals("$.status", "encryptionDown"), restore)
-            .otherwise(failed)
+            .otherwise(failed)  # timedOut, targetGone: with the failure
         )
         clean_up = (
             step("TightenEncryption", "tighten_encryption")
@@ -136,14 +154,15 @@ class RotationWorkflow(Construct):
             .next(wait_for_removal)
         )
 
-        # Association loop.
+        # The association wait: parked until the watcher sees the new key associated (or gone, or out of time).
         roll_back = step("RollBackNewKey", "roll_back")
         roll_back.next(failed)
-        wait_for_association = sfn.Wait(self, "WaitForAssociation", time=POLL_SECONDS)
-        wait_for_association.next(step("CheckAssociation", "check_association")).next(
+        wait_for_association = self._parked(
+            "WaitForAssociation", "associated", settings.association_timeout_seconds, roll_back, failed
+        )
+        wait_for_association.next(
             sfn.Choice(self, "NewKeyAssociated?")
             .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
-            .when(sfn.Condition.string_equals("$.status", "associating"), wait_for_association)
             # timedOut, dropped, or aborted by an operator: the new key goes, the old ones stay.
             .otherwise(roll_back)
         )
@@ -199,6 +218,46 @@ class RotationWorkflow(Construct):
             .otherwise(sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause"))
         )
         return acquire
+
+    def _parked(
+        self,
+        state_name: str,
+        condition: str,
+        timeout_seconds: int,
+        on_timeout: sfn.IChainable,
+        failed: sfn.IChainable,
+    ) -> tasks.LambdaInvoke:
+        """A wait: the execution parks on `condition` and the watcher answers with the state data once it resolved
+        (at the latest at the timeout, as timedOut). A task whose watcher stopped answering misses its heartbeat and
+        parks again, which starts a new watcher; the task's own timeout is a last resort past the watcher's."""
+        task = tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=self._functions["park"],
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "condition": condition,
+                    "timeoutSeconds": timeout_seconds,
+                    "taskToken": sfn.JsonPath.task_token,
+                    "item": sfn.JsonPath.entire_payload,
+                }
+            ),
+            heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(PARKED_HEARTBEAT_SECONDS)),
+            task_timeout=sfn.Timeout.duration(Duration.seconds(timeout_seconds + PARKED_TIMEOUT_MARGIN_SECONDS)),
+            retry_on_service_exceptions=False,
+        )
+        self._retry(task, state_name)
+        park_again = sfn.Pass(self, f"{state_name}Again")
+        park_again.next(task)
+        task.add_catch(park_again, errors=["States.HeartbeatTimeout"], result_path=sfn.JsonPath.DISCARD)
+        timed_out = sfn.Pass(
+            self, f"{state_name}TimedOut", result=sfn.Result.from_string("timedOut"), result_path="$.status"
+        )
+        timed_out.next(on_timeout)
+        task.add_catch(timed_out, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
+        task.add_catch(failed, errors=["States.ALL"], result_path="$.caught")
+        return task
 
     def _router_round(self, settings: DeploymentSettings, failed: sfn.IChainable) -> tasks.LambdaInvoke:
         """One round of the router wait: the function parks the task token (or answers it at once) and the answer

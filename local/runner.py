@@ -115,6 +115,13 @@ class LocalAws:
             definition=json.dumps(self.template.definition(self.region, self.account)),
             roleArn=f"arn:aws:iam::{self.account}:role/StateMachineRole",
         )["stateMachineArn"]
+        for logical_id, name in self.template.express_machines().items():  # the watcher
+            self.client("stepfunctions").create_state_machine(
+                name=name,
+                type="EXPRESS",
+                definition=json.dumps(self.template.definition(self.region, self.account, logical_id)),
+                roleArn=f"arn:aws:iam::{self.account}:role/StateMachineRole",
+            )
         self.clock.join()  # the driving thread takes part until it waits for the run to end
         stack.callback(self.clock.leave)
         stack.callback(self.actors.close)  # before the driver leaves: actors due later do nothing
@@ -291,6 +298,9 @@ class LocalAws:
             self._finished.notify_all()
 
     def _execution_finished(self, arn: str) -> None:
+        rotations = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":"
+        if not arn.startswith(rotations):  # a watcher's run: the rotations are what a run is made of
+            return
         with self._finished:
             record = self.executions.get(arn)
             if record is None:  # finished before start_execution returned

@@ -68,11 +68,23 @@ class Template:
         return specs
 
     def state_machine_logical_id(self) -> str:
-        (logical_id,) = self.resources("AWS::StepFunctions::StateMachine")
+        """The rotation workflow (the Standard state machine; the watcher is an Express one)."""
+        machines = self.resources("AWS::StepFunctions::StateMachine")
+        (logical_id,) = [k for k, v in machines.items() if v["Properties"].get("StateMachineType") != "EXPRESS"]
         return logical_id
 
-    def definition(self, region: str, account: str) -> dict[str, Any]:
-        props = self.resources("AWS::StepFunctions::StateMachine")[self.state_machine_logical_id()]["Properties"]
+    def express_machines(self) -> dict[str, str]:
+        """The Express state machines (the watcher) by logical id, with their names."""
+        machines = self.resources("AWS::StepFunctions::StateMachine")
+        return {
+            k: v["Properties"].get("StateMachineName", k)
+            for k, v in machines.items()
+            if v["Properties"].get("StateMachineType") == "EXPRESS"
+        }
+
+    def definition(self, region: str, account: str, logical_id: str | None = None) -> dict[str, Any]:
+        machine = logical_id or self.state_machine_logical_id()
+        props = self.resources("AWS::StepFunctions::StateMachine")[machine]["Properties"]
         definition: dict[str, Any] = json.loads(self.resolve(props["DefinitionString"], region, account))
         return definition
 
@@ -157,7 +169,8 @@ class Template:
         if resource is None:
             raise ValueError(f"cannot resolve Ref {name} locally")
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
-            return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+            machine = resource["Properties"].get("StateMachineName", name)
+            return f"arn:aws:states:{region}:{account}:stateMachine:{machine}"
         if resource["Type"] == "AWS::SNS::Topic":
             return f"arn:aws:sns:{region}:{account}:{name}"
         if resource["Type"] == "AWS::Events::EventBus":  # an event bus's Ref is its name

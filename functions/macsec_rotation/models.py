@@ -96,6 +96,8 @@ class TargetRotation(StateModel):
     # routerConfirmationTimeoutSeconds after the workflow asked it (router_asked_at, epoch seconds).
     router_confirmation: RouterConfirmation = "none"
     router_asked_at: float | None = None
+    # How long the last wait lasted (the watcher answers with it).
+    waited_seconds: float | None = None
 
 
 class RotationPlan(StateModel):

@@ -28,6 +28,10 @@ class RuntimeSettings(BaseModel):
     # The parked router wait's TimeoutSeconds (the deployment splits the timeout into equal rounds): each round
     # renews the lock and checks the deadline.
     router_round_seconds: int = Field(default=600, ge=1)
+    # The watcher reads Direct Connect every tick while anything waits; it heartbeats each parked task every
+    # beat (well inside the tasks' HeartbeatSeconds); its lease outlives a tick and the Wait between two.
+    watcher_tick_seconds: int = Field(default=4, ge=1, le=60)
+    watcher_beat_seconds: int = Field(default=20, ge=1)
 
     @classmethod
     def from_env(cls, environment: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -44,7 +48,13 @@ class RuntimeSettings(BaseModel):
             router_confirmation=env.get("ROUTER_CONFIRMATION", "none"),
             router_confirmation_timeout_seconds=int(env.get("ROUTER_CONFIRMATION_TIMEOUT_SECONDS", "3600")),
             router_round_seconds=int(env.get("ROUTER_ROUND_SECONDS", "600")),
+            watcher_tick_seconds=int(env.get("WATCHER_TICK_SECONDS", "4")),
+            watcher_beat_seconds=int(env.get("WATCHER_BEAT_SECONDS", "20")),
         )
+
+    @property
+    def watcher_lease_seconds(self) -> int:
+        return 2 * self.watcher_tick_seconds + 10
 
     def lock_poll(self) -> Poll:
         """Wait for another rotation of the target at most as long as its lock can live."""

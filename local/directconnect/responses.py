@@ -117,7 +117,14 @@ class DirectConnectEmulatorResponse(BaseResponse):
                 if not isinstance(found, kind):
                     raise_not_found(wanted)
                 return {listed_as: [render(found, at)]}
-            return {listed_as: [render(holder, at) for holder in every().values()]}
+            listed = [render(holder, at) for holder in every().values()]
+            # Paged when maxResults is given (the API Reference: at most 100 a page, nextToken for the rest).
+            size = min(int(params["maxResults"]), 100) if params.get("maxResults") else max(len(listed), 1)
+            start = int(params.get("nextToken") or 0)
+            page: dict[str, Any] = {listed_as: listed[start : start + size]}
+            if start + size < len(listed):
+                page["nextToken"] = str(start + size)
+            return page
 
         return json.dumps(self.backend.call(operation, params.get(id_param), run))
 

@@ -144,7 +144,7 @@ def test_no_function_writes_what_it_does_not_need(template: Template) -> None:
 def test_reads_of_the_fleet_stay_unconditioned(template: Template) -> None:
     env = ENVS[0]
     policies = Policies(template.raw, env)
-    readers = ("prepare", "plan_target", "plan", "check_association", "check_removal", "drift_check", *NEEDS)
+    readers = ("prepare", "plan_target", "plan", "watch", "drift_check", *NEEDS)
     for step in readers:
         role = policies.function_roles()[step]
         for action, kind in (("DescribeConnections", "dxcon"), ("DescribeLags", "dxlag")):
@@ -174,13 +174,16 @@ LOCK_TABLE_NEEDS = {
     "acquire_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
     "release_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
     "plan_target": {"dynamodb:GetItem"},
-    "check_association": {"dynamodb:GetItem"},
+    "watch": {"dynamodb:GetItem"},  # an operator's abort request, for the parked executions
     "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},  # renews the lock
 }
 WAITS_TABLE_NEEDS = {
     "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
     "router_confirmed": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
     "roll_back": {"dynamodb:DeleteItem"},
+    "park": {"dynamodb:UpdateItem"},
+    # The watcher scans the parked tasks, answers (deletes) them, records heartbeats, and holds its lease.
+    "watch": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 }
 DYNAMODB_ACTIONS = sorted(
     f"dynamodb:{op}" for op in botocore.session.get_session().get_service_model("dynamodb").operation_names

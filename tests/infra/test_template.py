@@ -69,12 +69,9 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     # Prepare decides from metadata: it never reads key material.
     assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret"}
     assert granted["associate"] == describe | read_secret | associate
-    # CheckAssociation also reads an operator's abort request (an item of the lock table).
-    read_abort = {"dynamodb:GetItem"}
-    assert granted["check_association"] == describe | read_abort
+    read_abort = {"dynamodb:GetItem"}  # an operator's abort request (an item of the lock table)
     # Under routerConfirmation callback: events for the router automation on the default bus (one type each).
     put_events = {"events:PutEvents"}
-    assert granted["check_removal"] == describe | put_events
     assert granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
     # RollBackNewKey also forgets a confirmation of the key it rolled back (the waits table, under the stack's key).
     waits_key = {"kms:Decrypt"}  # DynamoDB decrypts the table key with the caller's credentials
@@ -84,6 +81,24 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
     # A router wait round renews the lock, reads an abort request, parks its token and answers it.
     assert granted["wait_for_router"] == lock_table | waits_key | answer
+    # The watcher: one read of the fleet a tick, the parked tasks (answers, heartbeats, its lease), abort requests,
+    # the watcher's successor, and the router automation's event once old keys are gone.
+    assert (
+        granted["watch"]
+        == describe
+        | answer
+        | {"states:SendTaskHeartbeat", "states:StartExecution"}
+        | {
+            "dynamodb:Scan",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+        }
+        | waits_key
+        | put_events
+    )
+    assert granted["park"] == {"dynamodb:UpdateItem", "states:StartExecution"} | waits_key
     assert granted["router_confirmed"] == {"dynamodb:PutItem", "dynamodb:DeleteItem"} | waits_key | answer | {
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
@@ -114,9 +129,11 @@ def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(tem
             text = resources_text(statement)
             # X-Ray, ListSecrets and SendTaskSuccess (the token names the task) have no resource-level permissions
             # (the drift check filters by prefix).
-            unscoped = XRAY | {"secretsmanager:ListSecrets", "states:SendTaskSuccess"}
+            unscoped = XRAY | {"secretsmanager:ListSecrets", "states:SendTaskSuccess", "states:SendTaskHeartbeat"}
+            if step == "watch":  # DescribeConnections/DescribeLags without an id: the whole fleet, one read a tick
+                unscoped |= {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
             assert statement["Resource"] != "*" or scoped <= unscoped, (step, scoped)
-            if any(a.startswith("directconnect:") for a in scoped):
+            if any(a.startswith("directconnect:") for a in scoped) and statement["Resource"] != "*":
                 assert all(part in ("dxcon/*", "dxlag/*") for part in _arn_tails(statement)), (step, text)
                 assert "AWS::AccountId" in text and "AWS::Region" in text
             if any(a.startswith("secretsmanager:") for a in scoped - {"secretsmanager:ListSecrets"}):
@@ -159,7 +176,8 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
     # The steps that run once old keys are going never give up on a crash sooner than on throttling.
     for name, task in tasks.items():
         runtime = next(r for r in task["Retry"] if r["ErrorEquals"] == LAMBDA_RUNTIME_ERRORS)
-        assert runtime["MaxAttempts"] == (10 if name in ("RemoveOldKeys", "CheckRemoval", "RestorePreviousKey") else 2)
+        safety_net = name in ("RemoveOldKeys", "WaitForRemoval", "RestorePreviousKey")
+        assert runtime["MaxAttempts"] == (10 if safety_net else 2)
     assert set(TRANSIENT_ERRORS) == {
         "ThrottlingException",
         "TooManyRequestsException",
@@ -174,7 +192,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
 def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
     states = all_states(definition(template)["States"])
     waits = {n: s for n, s in states.items() if s["Type"] == "Wait"}
-    assert set(waits) == {"WaitForAssociation", "WaitForRemoval", "WaitForRestore", "WaitForLock"}
+    assert set(waits) == {"WaitForRestore", "WaitForLock"}  # the others park on the watcher (below)
     for name, wait in waits.items():
         assert wait["SecondsPath"] == "$.poll.intervalSeconds", name
         check = states[wait["Next"]]
@@ -231,6 +249,14 @@ def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(te
     for name, task in lambda_tasks.items():
         if name in unguarded:
             assert "Catch" not in task, name
+        elif name in ("WaitForAssociation", "WaitForRemoval"):  # parked on the watcher
+            assert task["Catch"][-1] == {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.caught",
+                "Next": "ReleaseLockAfterFailure",
+            }
+            assert [c["ErrorEquals"] for c in task["Catch"][:2]] == [["States.HeartbeatTimeout"], ["States.Timeout"]]
+            assert task["Catch"][0]["Next"] == f"{name}Again" and iteration[f"{name}Again"]["Next"] == name
         elif name == "WaitForRouter":  # a round that times out starts the next one (which checks the deadline)
             assert task["Catch"] == [
                 {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "NextRouterRound"},
@@ -254,11 +280,15 @@ def test_notifications_never_change_the_outcome(template: Template) -> None:
 
 
 def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> None:
-    (machine,) = template.resources("AWS::StepFunctions::StateMachine").values()
-    props = machine["Properties"]
+    machines = template.resources("AWS::StepFunctions::StateMachine")
+    props = machines[template.state_machine_logical_id()]["Properties"]
     assert props.get("StateMachineType", "STANDARD") == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
+    # The watcher: Express, named (its tick starts its successor by name), at most five minutes, traced.
+    (watcher,) = [m["Properties"] for m in machines.values() if m["Properties"].get("StateMachineType") == "EXPRESS"]
+    assert watcher["StateMachineName"] == "MacsecKeyRotation-watcher"
+    assert watcher["TracingConfiguration"] == {"Enabled": True}
 
 
 def test_cfn_lint_passes(template: Template) -> None:

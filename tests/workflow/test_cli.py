@@ -62,7 +62,7 @@ def test_start_follows_the_rotation_to_its_result(tmp_path: Path) -> None:
         "--local", scenario(tmp_path, []), "start", "--secret", S, "--target", C, "--mode", "must_encrypt"
     )
     assert code == 0, output
-    for state in ("Prepare", "AcquireLock", "AssociateNewKey", "CheckAssociation", "RemoveOldKeys", "Report"):
+    for state in ("Prepare", "AcquireLock", "AssociateNewKey", "WaitForAssociation", "RemoveOldKeys", "Report"):
         assert state in output
     assert "keys: " in output and "associating" in output and "associated" in output
     assert f"{C}: Rotated" in output and "mode must_encrypt" in output

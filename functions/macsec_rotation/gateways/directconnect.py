@@ -22,6 +22,7 @@ LIVE_STATES = ("associating", "associated")
 # A `disassociated` key may stay listed for an unpublished time; it neither encrypts nor, as far as the
 # workflow counts, takes a place in the keychain (DOMAIN.md).
 DISASSOCIATED = "disassociated"
+PAGE_SIZE = 100  # DescribeConnections/DescribeLags maxResults: the largest page the API returns
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,44 @@ class DirectConnectGateway:
                     ) from None
                 raise
 
+    def describe_all(self) -> dict[str, Target]:
+        """Every connection and LAG of the account and Region, with keys and port status: one paged
+        DescribeConnections and one paged DescribeLags, whatever the fleet's size (the watcher's one read a
+        tick). A LAG's ports are its members, read from the connections listing."""
+        with transient_errors_typed():
+            connections = self._every("describe_connections", "connections")
+            lags = self._every("describe_lags", "lags")
+        found = {raw["connectionId"]: self._connection_target(raw) for raw in connections}
+        for raw in lags:
+            members = raw.get("connections", [])
+            ports = tuple(
+                _port(member) if "portEncryptionStatus" in member else found[member["connectionId"]].ports[0]
+                for member in members
+                if "portEncryptionStatus" in member or member.get("connectionId") in found
+            )
+            found[raw["lagId"]] = self._lag_target(raw, ports)
+        return found
+
+    def _every(self, operation: str, listed_as: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = getattr(self._client, operation)(maxResults=PAGE_SIZE, **({"nextToken": token} if token else {}))
+            items += page.get(listed_as, [])
+            token = page.get("nextToken")
+            if not token:
+                return items
+
     def _describe_connection(self, connection_id: str) -> Target:
         found = self._client.describe_connections(connectionId=connection_id)["connections"]
         if not found:
             raise TargetNotFound(f"{connection_id} was not found in this account and Region.")
-        raw = found[0]
+        return self._connection_target(found[0])
+
+    @staticmethod
+    def _connection_target(raw: dict[str, Any]) -> Target:
         return Target(
-            target_id=connection_id,
+            target_id=raw["connectionId"],
             target_type="connection",
             state=raw.get("connectionState", ""),
             mac_sec_capable=bool(raw.get("macSecCapable")),
@@ -140,14 +172,18 @@ class DirectConnectGateway:
         if not found:
             raise TargetNotFound(f"{lag_id} was not found in this account and Region.")
         raw = found[0]
+        return self._lag_target(raw, tuple(self._member_port(member) for member in raw.get("connections", [])))
+
+    @staticmethod
+    def _lag_target(raw: dict[str, Any], ports: tuple[Port, ...]) -> Target:
         return Target(
-            target_id=lag_id,
+            target_id=raw["lagId"],
             target_type="lag",
             state=raw.get("lagState", ""),
             mac_sec_capable=bool(raw.get("macSecCapable")),
             encryption_mode=raw.get("encryptionMode"),
             keys=_keys(raw),
-            ports=tuple(self._member_port(member) for member in raw.get("connections", [])),
+            ports=ports,
             tags=_tags(raw),
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -20,11 +20,22 @@ class TasksGateway:
     def __init__(self, client: BaseClient) -> None:
         self._client = client
 
-    def answer(self, task_token: str, status: str) -> bool:
-        """The parked task's result: a status string its state writes to $.status. False when it had ended."""
+    def answer(self, task_token: str, result: Any) -> bool:
+        """The parked task's result (a status string, or the state data); False when the task had ended."""
         with transient_errors_typed():
             try:
-                self._client.send_task_success(taskToken=task_token, output=json.dumps(status))
+                self._client.send_task_success(taskToken=task_token, output=json.dumps(result))
+            except ClientError as error:
+                if error_code(error) not in GONE:
+                    raise
+                return False
+        return True
+
+    def beat(self, task_token: str) -> bool:
+        """SendTaskHeartbeat: the watcher still answers for the task. False when the task had ended."""
+        with transient_errors_typed():
+            try:
+                self._client.send_task_heartbeat(taskToken=task_token)
             except ClientError as error:
                 if error_code(error) not in GONE:
                     raise

@@ -1,10 +1,10 @@
-"""Parked executions and the router confirmations they wait for, in one DynamoDB table (encrypted with the
-stack's key: a task token lets whoever holds it answer the waiting task)."""
+"""Parked executions, the watcher's lease and the router confirmations, in one DynamoDB table (encrypted with
+the stack's key: a task token lets whoever holds it answer the waiting task)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -14,6 +14,25 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 CONFIRMATION_TTL_SECONDS = 7 * 24 * 3600
+WATCHED = "watch#"
+LEASE_KEY = {"id": {"S": "lease#watcher"}}
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A task parked on a condition the watcher evaluates: its item (the state data, identifiers only) as JSON."""
+
+    wait_id: str
+    condition: str
+    task_token: str
+    item: str
+    parked_at: float
+    deadline: float
+    beat_at: float
+
+
+def watched_id(execution_id: str, target: str) -> str:
+    return f"{WATCHED}{execution_id}#{target}"
 
 
 @dataclass(frozen=True)
@@ -96,3 +115,149 @@ class WaitsGateway:
                 TableName=self._table, Key=_confirmation_key(target, ckn), ConsistentRead=True
             )
         return "Item" in answer
+
+    # ---- what the watcher watches ----
+
+    def watch(self, watched: Watched) -> None:
+        """Park the task; parking again for the same wait (a retry, or after a watcher stopped answering) takes
+        the new token and keeps when the wait began and its deadline."""
+        with transient_errors_typed():
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": watched.wait_id}},
+                UpdateExpression=(
+                    "SET #condition = :condition, taskToken = :token, #item = :item, beatAt = :now, "
+                    "parkedAt = if_not_exists(parkedAt, :now), deadline = if_not_exists(deadline, :deadline), "
+                    "expiresAt = if_not_exists(expiresAt, :expires)"
+                ),
+                ExpressionAttributeNames={"#condition": "condition", "#item": "item"},
+                ExpressionAttributeValues={
+                    ":condition": {"S": watched.condition},
+                    ":token": {"S": watched.task_token},
+                    ":item": {"S": watched.item},
+                    ":now": {"N": repr(watched.parked_at)},
+                    ":deadline": {"N": repr(watched.deadline)},
+                    ":expires": {"N": str(int(watched.deadline + CONFIRMATION_TTL_SECONDS))},
+                },
+            )
+
+    def watched(self) -> list[Watched]:
+        """Every parked task (a strongly consistent scan: the table holds the waits of one account and Region)."""
+        found: list[Watched] = []
+        start: dict[str, Any] | None = None
+        with transient_errors_typed():
+            while True:
+                page = self._client.scan(
+                    TableName=self._table,
+                    ConsistentRead=True,
+                    FilterExpression="begins_with(id, :watched)",
+                    ExpressionAttributeValues={":watched": {"S": WATCHED}},
+                    **({"ExclusiveStartKey": start} if start else {}),
+                )
+                found += [
+                    Watched(
+                        i["id"]["S"],
+                        i["condition"]["S"],
+                        i["taskToken"]["S"],
+                        i["item"]["S"],
+                        float(i["parkedAt"]["N"]),
+                        float(i["deadline"]["N"]),
+                        float(i["beatAt"]["N"]),
+                    )
+                    for i in page.get("Items", [])
+                ]
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return found
+
+    def settle(self, watched: Watched) -> bool:
+        """Take the parked task out, if it is still the one parked (not re-parked with a new token meanwhile):
+        exactly one party answers a token."""
+        with transient_errors_typed():
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"id": {"S": watched.wait_id}},
+                    ConditionExpression="taskToken = :token",
+                    ExpressionAttributeValues={":token": {"S": watched.task_token}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                return False
+        return True
+
+    def beat(self, watched: Watched, at: float, item: str | None = None) -> None:
+        """Record a heartbeat sent, and the state data the watcher carries between ticks (a settle period's
+        start), if the task is still the one parked."""
+        update, values = "SET beatAt = :at", {":at": {"N": repr(at)}, ":token": {"S": watched.task_token}}
+        if item is not None:
+            update, values[":item"] = update + ", #item = :item", {"S": item}
+        with transient_errors_typed():
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": watched.wait_id}},
+                    UpdateExpression=update,
+                    ConditionExpression="taskToken = :token",
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": {"#item": "item"}} if item is not None else {}),
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+
+    # ---- the watcher's lease: one watcher at a time ----
+
+    def take_lease(self, holder: str, now: float, expires_at: float) -> bool:
+        """Free, expired (a crashed watcher), or already this holder's: True when it is this holder's now."""
+        return self._put_lease(holder, expires_at, "attribute_not_exists(id) OR expiresAt < :now OR holder = :me", now)
+
+    def renew_lease(self, holder: str, now: float, expires_at: float) -> bool:
+        return self._put_lease(holder, expires_at, "holder = :me", now)
+
+    def hand_over_lease(self, holder: str, successor: str, now: float, expires_at: float) -> bool:
+        with transient_errors_typed():
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={**LEASE_KEY, "holder": {"S": successor}, "expiresAt": {"N": repr(expires_at)}},
+                    ConditionExpression="holder = :me",
+                    ExpressionAttributeValues={":me": {"S": holder}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                return False
+        return True
+
+    def release_lease(self, holder: str) -> None:
+        with transient_errors_typed():
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=LEASE_KEY,
+                    ConditionExpression="holder = :me",
+                    ExpressionAttributeValues={":me": {"S": holder}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+
+    def _put_lease(self, holder: str, expires_at: float, condition: str, now: float) -> bool:
+        values: dict[str, Any] = {":me": {"S": holder}}
+        if ":now" in condition:
+            values[":now"] = {"N": repr(now)}
+        with transient_errors_typed():
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={**LEASE_KEY, "holder": {"S": holder}, "expiresAt": {"N": repr(expires_at)}},
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                return False
+        return True

@@ -69,7 +69,7 @@ def roll_back_new_key(item: TargetRotation, dx: DirectConnectGateway) -> TargetR
     if key is not None:
         dx.disassociate(item.target, key.secret_arn)
     kept = [k.ckn for k in target.live_keys if key is None or k is not key]
-    waited = item.poll.attempt * item.poll.interval_seconds
+    waited = round(item.waited_seconds) if item.waited_seconds is not None else 0
     what = (
         "was dropped by Direct Connect"
         if item.status == "dropped"

@@ -44,23 +44,36 @@ def remove_old_keys(item: TargetRotation, dx: DirectConnectGateway, settings: Ru
 
 
 def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: RuntimeSettings) -> TargetRotation:
-    target = dx.describe(item.target)
+    """One polling round (the restore's way back to the removal wait counts its rounds)."""
     attempt = item.poll.attempt + 1
+    checked = removal_status(item, dx.describe(item.target), attempt * item.poll.interval_seconds, settings)
+    if checked.status == "removing" and attempt >= item.poll.max_attempts:  # not reached while the bound holds
+        checked = checked.model_copy(update={"status": "timedOut", "failure": _settle_timeout(item, settings)})
+    return checked.model_copy(update={"poll": item.poll.model_copy(update={"attempt": attempt})})
+
+
+def removal_status(
+    item: TargetRotation, target: Target, waited_seconds: float, settings: RuntimeSettings
+) -> TargetRotation:
+    """Where the removal stands `waited_seconds` after the old keys were asked to go: removed (gone, and every
+    port that was encrypted has stayed encrypted across the settle period), removing, encryptionDown (repair
+    now) or timedOut (keys linger past the disassociation timeout, or encryption never held across the settle
+    period within it)."""
     lingering = [k.ckn for k in target.keys if not same_ckn(k.ckn, item.new_ckn) and k.state == "disassociating"]
     failure, settled_since = None, None
     lost = encryption_lost(target, item)
     if lost:
         # Checked first: a port that lost encryption must be repaired now, not after the last key is gone.
         status = "encryptionDown"
-    elif lingering and attempt * item.poll.interval_seconds >= settings.disassociation_timeout_seconds:
-        # Keys may linger as long as the disassociation timeout: the rounds after it are the settle period's.
+    elif lingering and waited_seconds >= settings.disassociation_timeout_seconds:
+        # Keys may linger as long as the disassociation timeout: the time after it is the settle period's.
         status = "timedOut"
         failure = Failure(
             error=DisassociationTimeout.__name__,
             cause=(
-                f"Old keys {lingering} on {item.target} were still disassociating after "
-                f"{attempt * item.poll.interval_seconds}s. The new key {item.new_ckn} is associated and "
-                "encryption is up; re-run later to confirm they are gone."
+                f"Old keys {lingering} on {item.target} were still disassociating after {round(waited_seconds)}s. "
+                f"The new key {item.new_ckn} is associated and encryption is up; re-run later to confirm they are "
+                "gone."
             ),
         )
     elif lingering:
@@ -68,32 +81,29 @@ def check_removal(item: TargetRotation, dx: DirectConnectGateway, settings: Runt
     else:
         settled_since, settled = settling(item, settings)
         status = "removed" if settled else "removing"
-        if not settled and attempt >= item.poll.max_attempts:  # not reached while the bound holds the settle
-            status = "timedOut"
-            failure = Failure(
-                error=DisassociationTimeout.__name__,
-                cause=(
-                    f"Old keys on {item.target} went only at the end of the wait, and encryption has not yet held "
-                    f"across the settle period ({settings.encryption_settle_seconds}s). The new key {item.new_ckn} "
-                    "is associated; check every port's encryption status, then re-run to confirm."
-                ),
-            )
+        bound = settings.disassociation_timeout_seconds + settings.encryption_settle_seconds
+        if not settled and waited_seconds >= bound:
+            status, failure = "timedOut", _settle_timeout(item, settings)
     logger.info(
-        "removal polled",
+        "removal checked",
         target=item.target,
-        attempt=attempt,
+        waited_seconds=round(waited_seconds),
         lingering=lingering,
         encryption_lost=lost,
         settled_since=settled_since,
         status=status,
     )
-    return item.model_copy(
-        update={
-            "status": status,
-            "failure": failure,
-            "settled_since": settled_since,
-            "poll": item.poll.model_copy(update={"attempt": attempt}),
-        }
+    return item.model_copy(update={"status": status, "failure": failure, "settled_since": settled_since})
+
+
+def _settle_timeout(item: TargetRotation, settings: RuntimeSettings) -> Failure:
+    return Failure(
+        error=DisassociationTimeout.__name__,
+        cause=(
+            f"Old keys on {item.target} went only at the end of the wait, and encryption has not yet held "
+            f"across the settle period ({settings.encryption_settle_seconds}s). The new key {item.new_ckn} "
+            "is associated; check every port's encryption status, then re-run to confirm."
+        ),
     )
 
 

@@ -1,14 +1,15 @@
-"""Poll the new key's state (one bounded round of the wait loop)."""
+"""Poll the new key's state (one bounded round of the wait loop): the handler as it was when the naive design
+was frozen."""
 
 import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import clients
-from ..logic.association import check_association
-from ..models import TargetRotation
-from ._step import step_handler
+from macsec_rotation import clients
+from macsec_rotation.handlers._step import step_handler
+from macsec_rotation.logic.association import check_association
+from macsec_rotation.models import TargetRotation
 
 
 @step_handler

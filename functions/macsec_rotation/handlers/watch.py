@@ -1,0 +1,29 @@
+"""One tick of the watcher (the Express workflow's Lambda): read the fleet once, answer what resolved."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import clients, clock
+from ..logic.watcher import tick
+from ..settings import RuntimeSettings
+from ._step import step_handler
+
+
+@step_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    watcher = clients.executions(os.environ["WATCHER_STATE_MACHINE_ARN"])
+    dx = clients.directconnect()
+    result = tick(
+        str(event["watcher"]),
+        float(event["startedAt"]),
+        clients.waits(os.environ["WAITS_TABLE_NAME"]),
+        dx.describe_all,
+        clients.tasks(),
+        clients.locks(os.environ["LOCK_TABLE_NAME"]),
+        clients.events(),
+        lambda name: watcher.start(name, {"startedAt": clock.now()}),
+        RuntimeSettings.from_env(),
+    )
+    return {"next": result.next, "waitSeconds": result.wait_seconds, "parked": result.parked}
