@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -183,9 +186,20 @@ def bus_name(name_or_arn: str | None) -> str:
     return (name_or_arn or DEFAULT_BUS).rsplit("/", 1)[-1]
 
 
+# What a synthesized template depends on: a synth is kept on disk under a fingerprint of these (and of the
+# context and the CDK libraries' versions), so the tests' processes and the CLI's --local runs synthesize once.
+ROOT = CDK_JSON.parent
+SYNTH_INPUTS = ("app.py", "cdk.json", "requirements.txt", "infra", "functions")
+SYNTH_CACHE = ROOT / ".synth-cache"
+
+
 @functools.lru_cache(maxsize=4)
 def synthesize(context_items: tuple[tuple[str, Any], ...] = ()) -> Template:
-    """Synthesize the real app once per process and context (jsii start-up dominates the cost)."""
+    """Synthesize the real app once per process and context (jsii start-up dominates the cost), or take the
+    synth an earlier process made of the same sources and context."""
+    cached = SYNTH_CACHE / _fingerprint(context_items)
+    if (cached / TEMPLATE_FILE).is_file():
+        return Template(json.loads((cached / TEMPLATE_FILE).read_text()), cached)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     # jsii starts a node process on import: pay for it only when a synth is asked for
     from aws_cdk.assertions import Template as CdkTemplate  # noqa: PLC0415
@@ -197,4 +211,24 @@ def synthesize(context_items: tuple[tuple[str, Any], ...] = ()) -> Template:
     project_context = json.loads(CDK_JSON.read_text()).get("context", {})
     _, stack = build_app({**project_context, **SYNTH_CONTEXT, **dict(context_items)}, outdir=str(outdir))
     template = CdkTemplate.from_stack(stack).to_json()
-    return Template(template, outdir)
+    (outdir / TEMPLATE_FILE).write_text(json.dumps(template))
+    SYNTH_CACHE.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):  # another process kept the same synth first: either is as good
+        os.rename(outdir, cached)
+    return Template(template, cached if cached.is_dir() else outdir)
+
+
+TEMPLATE_FILE = "template.local.json"
+
+
+def _fingerprint(context_items: tuple[tuple[str, Any], ...]) -> str:
+    digest = hashlib.sha256(json.dumps(context_items, sort_keys=True, default=str).encode())
+    for name in ("aws-cdk-lib", "cdk-nag", "constructs"):
+        digest.update(f"{name}=={importlib.metadata.version(name)}".encode())
+    for entry in SYNTH_INPUTS:
+        path = ROOT / entry
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and file.suffix in (".py", ".json", ".txt") and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]

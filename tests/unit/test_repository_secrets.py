@@ -12,6 +12,7 @@ SKIPPED_DIRS = {
     ".venv",
     "node_modules",
     "cdk.out",
+    ".synth-cache",  # synthesized templates (asset hashes are 64 hex digits)
     ".mypy_cache",
     ".ruff_cache",
     ".pytest_cache",
