@@ -18,7 +18,7 @@ from macsec_rotation.gateways.events import EventsGateway
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.tasks import TasksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
-from macsec_rotation.logic.watcher import ASSOCIATED, REMOVED, RUN_SECONDS, park, tick
+from macsec_rotation.logic.watcher import ASSOCIATED, LOCK_FREE, REMOVED, RUN_SECONDS, park, tick
 from macsec_rotation.models import Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
@@ -108,6 +108,11 @@ def item(**update: Any) -> TargetRotation:
     return base.model_copy(update=update)
 
 
+def park_item(condition: str, parked: TargetRotation, *rest: Any) -> None:
+    """Park as the execution that holds the target's lock (the item's lock owner)."""
+    park(condition, parked, parked.lock_owner or "", *rest)
+
+
 def run_tick(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
     name: str,
@@ -127,8 +132,8 @@ def test_the_first_park_starts_one_watcher_and_the_next_parks_start_none(
 ) -> None:
     waits, _, _ = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
-    park(ASSOCIATED, item(target="dxcon-bbbb2222"), "t2", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(target="dxcon-bbbb2222"), "t2", 1800, waits, started.append, SETTINGS)
     assert len(started) == 1
     assert len(waits.watched()) == 2
 
@@ -138,7 +143,7 @@ def test_a_parked_association_is_answered_once_when_the_key_is_associated(
 ) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
     (watcher,) = started
     fleet, tasks = Fleet(), RecordedTasks()
     assert run_tick(world, watcher, fleet, tasks, []).next == "tick"
@@ -159,7 +164,7 @@ def test_a_second_watcher_stops_while_the_first_holds_the_lease(
 ) -> None:
     waits, _, _ = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
     fleet = Fleet()
     assert run_tick(world, "intruder", fleet, RecordedTasks(), []).next == "done"
     assert fleet.reads == 0
@@ -170,14 +175,14 @@ def test_the_association_times_out_at_its_deadline_and_an_abort_answers_at_once(
 ) -> None:
     waits, locks, manual = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 60, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 60, waits, started.append, SETTINGS)
     (watcher,) = started
     tasks = RecordedTasks()
     run_tick(world, watcher, Fleet(), tasks, [])
     manual.advance(60)
     run_tick(world, watcher, Fleet(), tasks, [])
     assert tasks.answers["t1"]["status"] == "timedOut" and tasks.answers["t1"]["waitedSeconds"] == 60
-    park(ASSOCIATED, item(lock_owner="run-2"), "t2", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(lock_owner="run-2"), "t2", 1800, waits, started.append, SETTINGS)
     locks.request_abort("run-2", manual.now())
     run_tick(world, watcher, Fleet(), tasks, [])
     assert tasks.answers["t2"]["status"] == "aborted"
@@ -188,7 +193,7 @@ def test_removal_waits_for_the_settle_period_and_carries_its_start_between_ticks
 ) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
+    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
     (watcher,) = started
     fleet, tasks = Fleet(), RecordedTasks()
     fleet.keys = [MacsecKey(NEW, "arn:new", "associated")]  # the old key is gone
@@ -205,7 +210,7 @@ def test_encryption_down_during_removal_is_answered_at_once(
 ) -> None:
     waits, _, _ = world
     started: list[str] = []
-    park(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
+    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
     fleet, tasks = Fleet(), RecordedTasks()
     fleet.port_up = False
     run_tick(world, started[0], fleet, tasks, [])
@@ -217,7 +222,7 @@ def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
 ) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
     tasks = RecordedTasks()
     for _ in range(6):  # 24 s
         run_tick(world, started[0], Fleet(), tasks, [])
@@ -231,9 +236,9 @@ def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
 
 def test_a_parked_again_task_keeps_its_deadline(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
     waits, _, manual = world
-    park(ASSOCIATED, item(), "t1", 60, waits, lambda _: None, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 60, waits, lambda _: None, SETTINGS)
     manual.advance(50)
-    park(ASSOCIATED, item(), "t2", 60, waits, lambda _: None, SETTINGS)  # after a missed heartbeat
+    park_item(ASSOCIATED, item(), "t2", 60, waits, lambda _: None, SETTINGS)  # after a missed heartbeat
     (parked,) = waits.watched()
     assert parked.task_token == "t2" and parked.deadline == parked.parked_at + 60 == manual.now() + 10
 
@@ -241,7 +246,7 @@ def test_a_parked_again_task_keeps_its_deadline(world: tuple[WaitsGateway, Locks
 def test_a_watcher_hands_over_before_five_minutes(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
     began = manual.now()
     manual.advance(RUN_SECONDS)
     successors: list[str] = []
@@ -250,3 +255,31 @@ def test_a_watcher_hands_over_before_five_minutes(world: tuple[WaitsGateway, Loc
     # The lease is the successor's: the old watcher cannot renew it.
     assert run_tick(world, started[0], Fleet(), RecordedTasks(), []).next == "done"
     assert run_tick(world, successor, Fleet(), RecordedTasks(), []).next == "tick"
+
+
+def test_a_wait_for_the_lock_ends_when_the_holder_releases_it_or_at_the_deadline(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    waits, locks, manual = world
+    assert locks.acquire(TARGET, "holder", manual.now(), manual.now() + 900) is None
+    started: list[str] = []
+    waiter = item(lock_owner=None, status="waitingForLock")
+    park(LOCK_FREE, waiter, "run-2", "t1", 600, waits, started.append, SETTINGS)
+    tasks = RecordedTasks()
+    run_tick(world, started[0], Fleet(), tasks, [])
+    assert tasks.answers == {}
+    locks.release(TARGET, "holder")
+    manual.advance(4)
+    run_tick(world, started[0], Fleet(), tasks, [])
+    assert tasks.answers["t1"]["status"] == "lockFree"  # AcquireLock tries again
+    # Held for as long as the waiter may wait: TargetBusy, nothing changed.
+    assert locks.acquire(TARGET, "holder", manual.now(), manual.now() + 9000) is None
+    park(LOCK_FREE, waiter, "run-2", "t2", 600, waits, started.append, SETTINGS)
+    manual.advance(600)
+    run_tick(world, started[0], Fleet(), tasks, [])
+    assert tasks.answers["t2"]["status"] == "busy" and tasks.answers["t2"]["failure"]["error"] == "TargetBusy"
+    # An operator's abort for the waiting execution (not the holder): answered at once, nothing held.
+    park(LOCK_FREE, waiter, "run-3", "t3", 600, waits, started.append, SETTINGS)
+    locks.request_abort("run-3", manual.now())
+    run_tick(world, started[0], Fleet(), tasks, [])
+    assert tasks.answers["t3"]["status"] == "aborted"
