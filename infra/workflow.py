@@ -217,9 +217,7 @@ class RotationWorkflow(Construct):
             result_path="$.failure",
         )
         lock_wait_timed_out.next(target_busy)
-        wait_for_lock = self._parked(
-            "WaitForLock", "lockFree", settings.lock_ttl_seconds, lock_wait_timed_out, failed
-        )
+        wait_for_lock = self._parked("WaitForLock", "lockFree", settings.lock_ttl_seconds, lock_wait_timed_out, failed)
         wait_for_lock.next(
             sfn.Choice(self, "LockFree?")
             .when(sfn.Condition.string_equals("$.status", "busy"), target_busy)
