@@ -223,8 +223,8 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
 
 def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> None:
     # The status "aborted" (an operator's abort) leads out of the iteration only before any old key is removed:
-    # LockAcquired? and LockFree? (no lock held), WhereToStart? (after PlanTarget: release the lock), NewKeyAssociated? (its
-    # default, RollBackNewKey, removes the new key; the old ones are still there).
+    # LockAcquired? and LockFree? (no lock held), WhereToStart? (after PlanTarget: release the lock),
+    # NewKeyAssociated? (its default, RollBackNewKey, removes the new key; the old ones are still there).
     iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
     routed = {
         name: rule["Next"]
