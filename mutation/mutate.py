@@ -42,11 +42,11 @@ class Mutation:
 BOUNDS = ("tests/unit/test_loop_bounds.py",)
 MUTATIONS = (
     Mutation(
-        "association check gives up one round late",
-        f"{LOGIC}/association.py",
-        "elif attempt >= item.poll.max_attempts:",
-        "elif attempt > item.poll.max_attempts:",
-        (*BOUNDS, "tests/unit/test_steps.py"),
+        "the watcher's association wait gives up after its deadline",
+        f"{LOGIC}/watcher.py",
+        "elif now >= deadline:",
+        "elif now > deadline:",
+        ("tests/unit/test_watcher.py",),
         required=True,
     ),
     Mutation(
@@ -60,8 +60,8 @@ MUTATIONS = (
     Mutation(
         "removal check gives up one round late",
         f"{LOGIC}/cleanup.py",
-        "elif lingering and attempt * item.poll.interval_seconds >= settings.disassociation_timeout_seconds:",
-        "elif lingering and attempt * item.poll.interval_seconds > settings.disassociation_timeout_seconds:",
+        "elif lingering and waited_seconds >= settings.disassociation_timeout_seconds:",
+        "elif lingering and waited_seconds > settings.disassociation_timeout_seconds:",
         BOUNDS,
     ),
     Mutation(
@@ -153,8 +153,8 @@ MUTATIONS = (
     Mutation(
         "encryptionMode may be loosened",
         f"{LOGIC}/encryption.py",
-        "elif MODE_STRICTNESS[wanted] < MODE_STRICTNESS[current]:",
-        "elif False:",
+        "if MODE_STRICTNESS[wanted] < MODE_STRICTNESS[now]:",
+        "if False:",
         ("tests/scenarios/test_scenarios.py", "-k", "never-loosen"),
     ),
     Mutation(
