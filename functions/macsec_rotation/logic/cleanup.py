@@ -84,7 +84,9 @@ def removal_status(
         bound = settings.disassociation_timeout_seconds + settings.encryption_settle_seconds
         if not settled and waited_seconds >= bound:
             status, failure = "timedOut", _settle_timeout(item, settings)
-    logger.info(
+    # The watcher checks every tick: only a change of status is worth a log line (CloudWatch Logs bills by size).
+    log = logger.debug if status == "removing" else logger.info
+    log(
         "removal checked",
         target=item.target,
         waited_seconds=round(waited_seconds),
