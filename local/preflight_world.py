@@ -7,24 +7,20 @@ answers what moto cannot:
 - the stack's functions and rules come from the synthesized template (the runner deploys neither as AWS
   resources: it calls the handlers in-process and matches events with the template's rule patterns);
 - moto has no IAM policy simulator, so a role's permissions are evaluated from the template's own policies by
-  the project's evaluator (tests/infra/iam_eval.py, loaded from the source tree; without it: not evaluated).
+  the project's evaluator (local/iam_eval.py, which tests/infra/test_iam_boundaries.py holds to IAM's rules).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-IAM_EVALUATOR = Path(__file__).resolve().parent.parent / "tests" / "infra" / "iam_eval.py"
 TRAIL_NAME = "management-events"
 SERVICE_LINKED_ROLE = "AWSServiceRoleForDirectConnect"
 
@@ -136,15 +132,9 @@ class EmbeddedProbe:
     @property
     def simulator(self) -> str:
         """How the embedded AWS answers the policy simulator's questions."""
-        if self._policies is None:
-            return (
-                "not evaluated on the embedded AWS: moto has no policy simulator and the project's IAM evaluator "
-                "(tests/infra/iam_eval.py) is not in this tree; tests/infra/test_iam_boundaries.py checks the "
-                "template's policies"
-            )
         return (
             "evaluated from the synthesized template's policies by the project's IAM evaluator "
-            "(tests/infra/iam_eval.py): moto has no policy simulator"
+            "(local/iam_eval.py): moto has no policy simulator"
         )
 
     def role_arns(self) -> dict[str, str]:
@@ -176,25 +166,15 @@ class EmbeddedProbe:
 
     @cached_property
     def _policies(self) -> Any:
-        if not IAM_EVALUATOR.exists():
-            return None
-        spec = importlib.util.spec_from_file_location("macsec_iam_eval", IAM_EVALUATOR)
-        if spec is None or spec.loader is None:
-            return None
-        module = sys.modules.get(spec.name)
-        if module is None:
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-            spec.loader.exec_module(module)
+        from . import iam_eval as module  # noqa: PLC0415 (only preflight needs it)
+
         env = module.Env(region=self.aws.region, account=self.aws.account)
         return module, module.Policies(self.aws.template.raw, env)
 
     def simulate(self, role_arn: str, action: str, resource: str, context: Mapping[str, str]) -> str | None:
         """allowed or denied by the template's policies (identity and resource policies of the template; a
         KMS key outside the template is judged by `preflight` from its own key policy and grants); None when
-        the evaluator is not in this tree or cannot judge the request."""
-        if self._policies is None:
-            return None
+        the evaluator cannot judge the request."""
         module, policies = self._policies
         try:
             allowed = policies.allowed(module.Request(role_arn, action, resource, dict(context)))

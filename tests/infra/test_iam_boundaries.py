@@ -1,4 +1,4 @@
-"""Who may rotate what: the synthesized policies evaluated (tests/infra/iam_eval.py), not merely read.
+"""Who may rotate what: the synthesized policies evaluated (local/iam_eval.py), not merely read.
 
 The emulator enforces neither IAM nor KMS: these evaluations are the proof that each role writes only to
 Direct Connect targets their owner bound to a managed secret, that only the functions that need key material
@@ -14,8 +14,8 @@ import botocore.session
 import pytest
 
 from infra.permissions import KEY_READING_STEPS
+from local.iam_eval import Env, Policies, Request, condition_holds, glob_match
 from local.template import Template, synthesize
-from tests.infra.iam_eval import Env, Policies, Request, condition_holds, glob_match
 
 ENVS = [Env(), Env("aws-cn", "cn-north-1", "210987654321")]
 READER = "arn:aws:iam::123456789012:role/network/router-automation"

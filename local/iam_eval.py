@@ -18,7 +18,7 @@ StringEquals and treats a failed condition on a Deny as a denial; policyuniverse
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -335,7 +335,9 @@ def with_global_keys(request: Request) -> Request:
     return Request(request.principal, request.action, request.resource, context)
 
 
-def decide(identity: list[dict[str, Any]], resource: list[dict[str, Any]], request: Request, env: Env) -> bool:
+def decide(
+    identity: Sequence[Mapping[str, Any]], resource: Sequence[Mapping[str, Any]], request: Request, env: Env
+) -> bool:
     request = with_global_keys(request)
     if any(s["Effect"] == "Deny" and applies(s, request, env) for s in identity):
         return False
