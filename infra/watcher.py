@@ -49,6 +49,8 @@ class Watcher(Construct):
                     "watcher": sfn.JsonPath.string_at("$$.Execution.Name"),
                     # when its starter started it (epoch seconds), by the clock the functions share
                     "startedAt": sfn.JsonPath.number_at("$$.Execution.Input.startedAt"),
+                    # until when this watcher holds its lease, as its last tick wrote it (0 at first: take it)
+                    "leaseUntil": sfn.JsonPath.number_at("$.leaseUntil"),
                 }
             ),
             payload_response_only=True,

@@ -54,7 +54,9 @@ class RuntimeSettings(BaseModel):
 
     @property
     def watcher_lease_seconds(self) -> int:
-        return 2 * self.watcher_tick_seconds + 10
+        """A crashed watcher's lease runs out before its parked tasks miss their heartbeat (60 s, beaten every 20 s),
+        so the task that parks again can start the next watcher."""
+        return max(30, 2 * self.watcher_tick_seconds + 10)
 
     def lock_poll(self) -> Poll:
         """Wait for another rotation of the target at most as long as its lock can live."""

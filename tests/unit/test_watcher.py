@@ -120,10 +120,20 @@ def run_tick(
     tasks: RecordedTasks,
     started: list[str],
     started_at: float = 0.0,
+    lease_until: float = 0.0,
 ) -> Any:
     waits, locks, manual = world
     return tick(
-        name, started_at or manual.now(), waits, fleet, tasks, locks, RecordedEvents(), started.append, SETTINGS
+        name,
+        started_at or manual.now(),
+        lease_until,
+        waits,
+        fleet,
+        tasks,
+        locks,
+        RecordedEvents(),
+        started.append,
+        SETTINGS,
     )
 
 
@@ -283,3 +293,21 @@ def test_a_wait_for_the_lock_ends_when_the_holder_releases_it_or_at_the_deadline
     locks.request_abort("run-3", manual.now())
     run_tick(world, started[0], Fleet(), tasks, [])
     assert tasks.answers["t3"]["status"] == "aborted"
+
+
+def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
+    waits, _, manual = world
+    started: list[str] = []
+    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
+    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds
+    lease_until, renewals = first.lease_until, 0
+    for _ in range(30):  # two minutes of ticks
+        manual.advance(SETTINGS.watcher_tick_seconds)
+        result = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=lease_until)
+        renewals += result.lease_until != lease_until
+        assert result.lease_until - manual.now() > 0  # never lapses while it runs
+        lease_until = result.lease_until
+    assert renewals <= 30 // 4  # at most every fourth tick (30 s lease, renewed when 12 s are left)
+    # Nobody else can take it meanwhile.
+    assert not waits.take_lease("another", manual.now(), manual.now() + 30)

@@ -24,7 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         str(event["taskToken"]),
         int(event["timeoutSeconds"]),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
-        lambda name: watcher.start(name, {"startedAt": clock.now()}),
+        lambda name: watcher.start(name, {"startedAt": clock.now(), "leaseUntil": 0}),
         RuntimeSettings.from_env(),
     )
     return {"parked": True}  # the task's result is the watcher's answer, not this

@@ -18,12 +18,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = tick(
         str(event["watcher"]),
         float(event["startedAt"]),
+        float(event.get("leaseUntil") or 0),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
         dx.describe_all,
         clients.tasks(),
         clients.locks(os.environ["LOCK_TABLE_NAME"]),
         clients.events(),
-        lambda name: watcher.start(name, {"startedAt": clock.now()}),
+        lambda name: watcher.start(name, {"startedAt": clock.now(), "leaseUntil": 0}),
         RuntimeSettings.from_env(),
     )
-    return {"next": result.next, "waitSeconds": result.wait_seconds, "parked": result.parked}
+    return {
+        "next": result.next,
+        "waitSeconds": result.wait_seconds,
+        "leaseUntil": result.lease_until,
+        "parked": result.parked,
+    }

@@ -4,7 +4,7 @@ evaluates each parked condition and answers the executions whose condition resol
 
 Direct Connect publishes no key-state event, so the fewest reads that see every target are one paged
 DescribeConnections and one paged DescribeLags a tick, however many rotations wait. Exactly one watcher runs (a
-lease, renewed every tick by conditional write). It survives its own crash: the watcher heartbeats every parked
+lease, renewed by conditional write before it runs out). It survives its own crash: the watcher heartbeats every parked
 task, so a task whose watcher died times out on its heartbeat, parks again and starts a new watcher; and a
 watcher ends its run before Express's five minutes by starting its successor and handing it the lease.
 """
@@ -37,6 +37,8 @@ REMOVED = "removed"  # the old keys are gone and encryption held across the sett
 LOCK_FREE = "lockFree"  # the target's lock is free or expired (or the run aborted, or waited as long as a lock lives)
 # Express runs at most five minutes: a watcher hands over well before.
 RUN_SECONDS = 240
+# The lease is renewed when less than a tick and this margin are left.
+LEASE_MARGIN_SECONDS = 8
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Verdict:
 class Tick:
     next: Next
     wait_seconds: int
+    lease_until: float
     parked: int = 0
     answered: int = 0
 
@@ -90,6 +93,7 @@ def park(
 def tick(
     watcher: str,
     started_at: float,
+    lease_until: float,
     waits: WaitsGateway,
     read_fleet: Callable[[], Mapping[str, Target]],
     tasks: TasksGateway,
@@ -99,17 +103,22 @@ def tick(
     settings: RuntimeSettings,
 ) -> Tick:
     """One round of the watcher: nothing to do ends it (and releases the lease); else one read of the fleet,
-    every parked condition evaluated, the resolved ones answered, the others heartbeaten."""
+    every parked condition evaluated, the resolved ones answered, the others heartbeaten. The lease (until
+    `lease_until`, as this watcher last wrote it) is renewed only when it would run out before the next tick is well
+    under way: nobody else can take it before, and a write every tick would be most of the watcher's DynamoDB bill."""
     now = clock.now()
-    if not waits.renew_lease(watcher, now, now + settings.watcher_lease_seconds):
-        logger.info("another watcher holds the lease", watcher=watcher)
-        return Tick("done", 0)
+    if lease_until - now <= settings.watcher_tick_seconds + LEASE_MARGIN_SECONDS:
+        lease_until = now + settings.watcher_lease_seconds
+        if not waits.renew_lease(watcher, now, lease_until):
+            logger.info("another watcher holds the lease", watcher=watcher)
+            return Tick("done", 0, 0)
     parked = waits.watched()
     if not parked:
         waits.release_lease(watcher)
         # A park that saw this lease alive started no watcher: look again after releasing it.
-        if not waits.watched() or not waits.take_lease(watcher, now, now + settings.watcher_lease_seconds):
-            return Tick("done", 0)
+        lease_until = now + settings.watcher_lease_seconds
+        if not waits.watched() or not waits.take_lease(watcher, now, lease_until):
+            return Tick("done", 0, 0)
         parked = waits.watched()
     fleet = read_fleet()
     answered = sum(_serve(p, fleet, now, waits, tasks, locks, events, settings) for p in parked)
@@ -119,8 +128,8 @@ def tick(
         if waits.hand_over_lease(watcher, successor, now, now + settings.watcher_lease_seconds):
             start_watcher(successor)
             logger.info("watcher handed over", watcher=watcher, successor=successor)
-        return Tick("handover", 0, len(parked), answered)
-    return Tick("tick", settings.watcher_tick_seconds, len(parked), answered)
+        return Tick("handover", 0, lease_until, len(parked), answered)
+    return Tick("tick", settings.watcher_tick_seconds, lease_until, len(parked), answered)
 
 
 def _serve(
