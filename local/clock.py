@@ -33,6 +33,7 @@ class VirtualClock:
         self._busy = 0
         self._sleepers: list[tuple[float, int, list[bool]]] = []
         self._order = itertools.count()
+        self._frozen = False
 
     # Clock protocol of functions/macsec_rotation/clock.py
     def now(self) -> float:
@@ -95,10 +96,16 @@ class VirtualClock:
         finally:
             self.join()
 
+    def freeze(self) -> None:
+        """The run is over: time never moves again, so whoever still sleeps on this clock (a watcher between two
+        ticks) sleeps for good instead of waking into the next run's embedded AWS."""
+        with self._condition:
+            self._frozen = True
+
     def _advance_if_idle(self) -> None:
         while self._sleepers and self._sleepers[0][2][0]:  # rung before their time
             heapq.heappop(self._sleepers)
-        if self._busy > 0 or not self._sleepers:
+        if self._busy > 0 or not self._sleepers or self._frozen:
             return
         self._elapsed = max(self._elapsed, self._sleepers[0][0])
         while self._sleepers and self._sleepers[0][0] <= self._elapsed:

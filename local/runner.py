@@ -124,6 +124,7 @@ class LocalAws:
             )
         self.clock.join()  # the driving thread takes part until it waits for the run to end
         stack.callback(self.clock.leave)
+        stack.callback(self.clock.freeze)  # at the end: a watcher between ticks must not wake into the next run
         stack.callback(self.actors.close)  # before the driver leaves: actors due later do nothing
         return self
 

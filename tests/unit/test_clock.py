@@ -38,3 +38,23 @@ def test_a_participant_that_waits_for_something_else_lets_time_move() -> None:
         clock.sleep(90)  # alone now: returns at once, an hour and a half later in virtual time
         clock.leave()
     assert clock.elapsed() == 90.0
+
+
+def test_a_frozen_clock_never_wakes_a_sleeper() -> None:
+    """The end of a run: a watcher sleeping between two ticks must not wake into the next run's embedded AWS."""
+    clock = VirtualClock()
+    woke: list[float] = []
+
+    def watcher() -> None:
+        clock.sleep(4)
+        woke.append(clock.elapsed())
+
+    clock.join()  # the driver
+    clock.join()  # on the watcher's behalf
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    threading.Event().wait(0.05)
+    clock.freeze()
+    clock.leave()  # the driver leaves: without the freeze, time would jump to the watcher's tick
+    thread.join(timeout=0.5)
+    assert thread.is_alive() and woke == [] and clock.elapsed() == 0.0
