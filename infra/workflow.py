@@ -201,29 +201,8 @@ class RotationWorkflow(Construct):
                 {"item": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.string_at("$$.Execution.Id")}
             ),
         )  # no catch: nothing is held yet, an error fails the target as it is
-        # Another rotation holds the target: park until the watcher sees its lock free (or expired), then try again.
-        target_busy = sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause")
-        target_aborted = sfn.Fail(self, "TargetAborted", error_path="$.failure.error", cause_path="$.failure.cause")
-        lock_wait_timed_out = sfn.Pass(
-            self,
-            "LockNeverFreed",
-            result=sfn.Result.from_object(
-                {
-                    "error": "TargetBusy",
-                    "cause": "No watcher answered the wait for the target's lock within its "
-                    "timeout; nothing was changed. Start this rotation again.",
-                }
-            ),
-            result_path="$.failure",
-        )
-        lock_wait_timed_out.next(target_busy)
-        wait_for_lock = self._parked("WaitForLock", "lockFree", settings.lock_ttl_seconds, lock_wait_timed_out, failed)
-        wait_for_lock.next(
-            sfn.Choice(self, "LockFree?")
-            .when(sfn.Condition.string_equals("$.status", "busy"), target_busy)
-            .when(sfn.Condition.string_equals("$.status", "aborted"), target_aborted)  # nothing held, nothing changed
-            .otherwise(acquire)
-        )
+        wait_for_lock = sfn.Wait(self, "WaitForLock", time=POLL_SECONDS)
+        wait_for_lock.next(acquire)
         acquire.next(
             sfn.Choice(self, "LockAcquired?")
             .when(
@@ -232,8 +211,11 @@ class RotationWorkflow(Construct):
             )
             .when(sfn.Condition.string_equals("$.status", "waitingForLock"), wait_for_lock)
             # An operator's abort while waiting: nothing held, nothing changed.
-            .when(sfn.Condition.string_equals("$.status", "aborted"), target_aborted)
-            .otherwise(target_busy)
+            .when(
+                sfn.Condition.string_equals("$.status", "aborted"),
+                sfn.Fail(self, "TargetAborted", error_path="$.failure.error", cause_path="$.failure.cause"),
+            )
+            .otherwise(sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause"))
         )
         return acquire
 
@@ -257,7 +239,6 @@ class RotationWorkflow(Construct):
                 {
                     "condition": condition,
                     "timeoutSeconds": timeout_seconds,
-                    "executionId": sfn.JsonPath.string_at("$$.Execution.Id"),
                     "taskToken": sfn.JsonPath.task_token,
                     "item": sfn.JsonPath.entire_payload,
                 }

@@ -167,8 +167,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    # Plan (the dry run), the router's AskRouter and WaitForRouter, and the waits parked on the watcher included
-    assert len(tasks) == 18
+    assert len(tasks) == 17  # Plan (the dry run) and the router's AskRouter and WaitForRouter included
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
@@ -193,7 +192,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
 def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
     states = all_states(definition(template)["States"])
     waits = {n: s for n, s in states.items() if s["Type"] == "Wait"}
-    assert set(waits) == {"WaitForRestore"}  # the others park on the watcher
+    assert set(waits) == {"WaitForRestore", "WaitForLock"}  # the others park on the watcher (below)
     for name, wait in waits.items():
         assert wait["SecondsPath"] == "$.poll.intervalSeconds", name
         check = states[wait["Next"]]
@@ -209,7 +208,7 @@ def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(te
 def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Template) -> None:
     states = all_states(definition(template)["States"])
     fails = {n: s for n, s in states.items() if s["Type"] == "Fail"}
-    # TargetBusy and TargetAborted: only from LockAcquired? and the lock wait, where no lock is held.
+    # TargetBusy and TargetAborted: only from LockAcquired?, where no lock is held.
     assert set(fails) == {"RotationFailed", "TargetFailed", "TargetBusy", "TargetAborted"}
     assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
     # Inside an iteration every way to TargetFailed releases the target's lock first.
@@ -223,8 +222,8 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
 
 def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> None:
     # The status "aborted" (an operator's abort) leads out of the iteration only before any old key is removed:
-    # LockAcquired? and LockFree? (no lock held), WhereToStart? (after PlanTarget: release the lock),
-    # NewKeyAssociated? (its default, RollBackNewKey, removes the new key; the old ones are still there).
+    # LockAcquired? (no lock held), WhereToStart? (after PlanTarget: release the lock), NewKeyAssociated? (its
+    # default, RollBackNewKey, removes the new key; the old ones are still there).
     iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
     routed = {
         name: rule["Next"]
@@ -233,11 +232,7 @@ def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> Non
         for rule in state["Choices"]
         if rule.get("StringEquals") == "aborted"
     }
-    assert routed == {
-        "LockAcquired?": "TargetAborted",
-        "LockFree?": "TargetAborted",
-        "WhereToStart?": "ReleaseLockAfterFailure",
-    }
+    assert routed == {"LockAcquired?": "TargetAborted", "WhereToStart?": "ReleaseLockAfterFailure"}
     assert iteration["WhereToStart?"]["Choices"][0] == {
         "Variable": "$.status",
         "StringEquals": "aborted",
@@ -254,7 +249,7 @@ def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(te
     for name, task in lambda_tasks.items():
         if name in unguarded:
             assert "Catch" not in task, name
-        elif name in ("WaitForAssociation", "WaitForRemoval", "WaitForLock"):  # parked on the watcher
+        elif name in ("WaitForAssociation", "WaitForRemoval"):  # parked on the watcher
             assert task["Catch"][-1] == {
                 "ErrorEquals": ["States.ALL"],
                 "ResultPath": "$.caught",

@@ -18,7 +18,7 @@ from macsec_rotation.gateways.events import EventsGateway
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.tasks import TasksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
-from macsec_rotation.logic.watcher import ASSOCIATED, LOCK_FREE, REMOVED, RUN_SECONDS, park, tick
+from macsec_rotation.logic.watcher import ASSOCIATED, REMOVED, RUN_SECONDS, park, tick
 from macsec_rotation.models import Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
@@ -110,7 +110,7 @@ def item(**update: Any) -> TargetRotation:
 
 def park_item(condition: str, parked: TargetRotation, *rest: Any) -> None:
     """Park as the execution that holds the target's lock (the item's lock owner)."""
-    park(condition, parked, parked.lock_owner or "", *rest)
+    park(condition, parked, *rest)
 
 
 def run_tick(
@@ -265,34 +265,6 @@ def test_a_watcher_hands_over_before_five_minutes(world: tuple[WaitsGateway, Loc
     # The lease is the successor's: the old watcher cannot renew it.
     assert run_tick(world, started[0], Fleet(), RecordedTasks(), []).next == "done"
     assert run_tick(world, successor, Fleet(), RecordedTasks(), []).next == "tick"
-
-
-def test_a_wait_for_the_lock_ends_when_the_holder_releases_it_or_at_the_deadline(
-    world: tuple[WaitsGateway, LocksGateway, ManualClock],
-) -> None:
-    waits, locks, manual = world
-    assert locks.acquire(TARGET, "holder", manual.now(), manual.now() + 900) is None
-    started: list[str] = []
-    waiter = item(lock_owner=None, status="waitingForLock")
-    park(LOCK_FREE, waiter, "run-2", "t1", 600, waits, started.append, SETTINGS)
-    tasks = RecordedTasks()
-    run_tick(world, started[0], Fleet(), tasks, [])
-    assert tasks.answers == {}
-    locks.release(TARGET, "holder")
-    manual.advance(4)
-    run_tick(world, started[0], Fleet(), tasks, [])
-    assert tasks.answers["t1"]["status"] == "lockFree"  # AcquireLock tries again
-    # Held for as long as the waiter may wait: TargetBusy, nothing changed.
-    assert locks.acquire(TARGET, "holder", manual.now(), manual.now() + 9000) is None
-    park(LOCK_FREE, waiter, "run-2", "t2", 600, waits, started.append, SETTINGS)
-    manual.advance(600)
-    run_tick(world, started[0], Fleet(), tasks, [])
-    assert tasks.answers["t2"]["status"] == "busy" and tasks.answers["t2"]["failure"]["error"] == "TargetBusy"
-    # An operator's abort for the waiting execution (not the holder): answered at once, nothing held.
-    park(LOCK_FREE, waiter, "run-3", "t3", 600, waits, started.append, SETTINGS)
-    locks.request_abort("run-3", manual.now())
-    run_tick(world, started[0], Fleet(), tasks, [])
-    assert tasks.answers["t3"]["status"] == "aborted"
 
 
 def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:

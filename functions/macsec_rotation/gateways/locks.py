@@ -40,15 +40,6 @@ class LocksGateway:
                 return str(held.get("Item", {}).get("owner", {}).get("S", "another execution"))
         return None
 
-    def holder(self, target: str) -> tuple[str, float] | None:
-        """Who holds the target's lock and until when; None when nobody does."""
-        with transient_errors_typed():
-            held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
-        item = held.get("Item")
-        if item is None:
-            return None
-        return str(item.get("owner", {}).get("S", "")), float(item.get("expiresAt", {}).get("N", "0"))
-
     def release(self, target: str, owner: str) -> None:
         """Give the lock back if it is still ours; releasing twice, or after expiry, is harmless."""
         with transient_errors_typed():

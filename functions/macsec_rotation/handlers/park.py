@@ -20,7 +20,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     park(
         str(event["condition"]),
         item,
-        str(event["executionId"]),
         str(event["taskToken"]),
         int(event["timeoutSeconds"]),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .. import clock
-from ..errors import TargetBusy, TargetNotFound
+from ..errors import TargetNotFound
 from ..gateways.directconnect import Target
 from ..gateways.events import EventsGateway
 from ..gateways.locks import LocksGateway
 from ..gateways.tasks import TasksGateway
-from ..gateways.waits import WATCHED, WaitsGateway, Watched, watched_id
+from ..gateways.waits import WaitsGateway, Watched, watched_id
 from ..models import Failure, TargetRotation
 from ..observability import logger, metrics
 from ..settings import RuntimeSettings
-from .abort import ABORTED, aborted
+from .abort import ABORTED
 from .cleanup import removal_status
 from .router import announce_removal
 
@@ -34,7 +34,6 @@ Next = Literal["tick", "done", "handover"]
 # The conditions an execution can park on, and the state data the watcher answers with when one resolves.
 ASSOCIATED = "associated"  # the new key is associated (or gone, or out of time, or the run aborted)
 REMOVED = "removed"  # the old keys are gone and encryption held across the settle period (or went down)
-LOCK_FREE = "lockFree"  # the target's lock is free or expired (or the run aborted, or waited as long as a lock lives)
 # Express runs at most five minutes: a watcher hands over well before.
 RUN_SECONDS = 240
 # The lease is renewed when less than a tick and this margin are left.
@@ -62,7 +61,6 @@ class Tick:
 def park(
     condition: str,
     item: TargetRotation,
-    execution_id: str,
     task_token: str,
     timeout_seconds: int,
     waits: WaitsGateway,
@@ -74,7 +72,7 @@ def park(
     now = clock.now()
     waits.watch(
         Watched(
-            wait_id=watched_id(execution_id, item.target),
+            wait_id=watched_id(item.lock_owner or "", item.target),
             condition=condition,
             task_token=task_token,
             item=item.model_dump_json(by_alias=True),
@@ -143,12 +141,8 @@ def _serve(
     settings: RuntimeSettings,
 ) -> bool:
     item = TargetRotation.model_validate_json(parked.item)
-    execution_id = parked.wait_id.removeprefix(WATCHED).rsplit("#", 1)[0]
-    abort = parked.condition in (ASSOCIATED, LOCK_FREE) and locks.abort_requested(execution_id)
-    if parked.condition == LOCK_FREE:
-        verdict = Verdict(answer=_lock(item, locks.holder(item.target), now, parked, abort))
-    else:
-        verdict = evaluate(parked, item, fleet.get(item.target), now, abort, settings)
+    abort = parked.condition == ASSOCIATED and locks.abort_requested(item.lock_owner)
+    verdict = evaluate(parked, item, fleet.get(item.target), now, abort, settings)
     if verdict.answer is not None:
         if not waits.settle(parked):
             return False  # parked again meanwhile: the next tick serves the new token
@@ -208,22 +202,3 @@ def _association(
     else:
         return None
     return item.model_copy(update={"status": status, "waited_seconds": waited})
-
-
-def _lock(
-    item: TargetRotation, held: tuple[str, float] | None, now: float, parked: Watched, abort_requested: bool
-) -> TargetRotation | None:
-    """A rotation waiting for another one's lock on the target: AcquireLock tries again once it is free."""
-    waited = round(now - parked.parked_at, 3)
-    if abort_requested:  # nothing held, nothing changed
-        return aborted(item, "while it waited for the target's lock").model_copy(update={"waited_seconds": waited})
-    if held is None or held[1] < now:
-        return item.model_copy(update={"status": "lockFree", "waited_seconds": waited})
-    if now >= parked.deadline:
-        cause = (
-            f"{item.target} stayed locked by {held[0]} for {round(waited)}s; nothing was changed. Check that "
-            "execution, then start this rotation again."
-        )
-        failure = Failure(error=TargetBusy.__name__, cause=cause)
-        return item.model_copy(update={"status": "busy", "failure": failure, "waited_seconds": waited})
-    return None
