@@ -190,31 +190,27 @@ DYNAMODB_ACTIONS = sorted(
 )
 
 
-def test_only_the_lock_and_abort_steps_reach_the_lock_table(template: Template) -> None:
+def table_grants(template: Template, kind: str) -> dict[str, set[str]]:
+    """Step -> the DynamoDB actions its role may take on the template's one table of this resource type."""
     env = ENVS[0]
     policies = Policies(template.raw, env)
-    (table,) = policies.of_type("AWS::DynamoDB::GlobalTable")
+    (table,) = policies.of_type(kind)
     table_arn = env.arn("dynamodb", f"table/{table}")
     granted: dict[str, set[str]] = {}
     for step, role in policies.function_roles().items():
         for action in DYNAMODB_ACTIONS:
             if policies.allowed(Request(role, action, table_arn)):
                 granted.setdefault(step, set()).add(action)
-    assert granted == LOCK_TABLE_NEEDS
+    return granted
+
+
+def test_only_the_lock_and_abort_steps_reach_the_lock_table(template: Template) -> None:
+    assert table_grants(template, "AWS::DynamoDB::GlobalTable") == LOCK_TABLE_NEEDS
 
 
 def test_only_the_router_wait_steps_reach_the_task_tokens(template: Template) -> None:
     """The waits table holds task tokens (whoever has one can answer the waiting task)."""
-    env = ENVS[0]
-    policies = Policies(template.raw, env)
-    (table,) = policies.of_type("AWS::DynamoDB::Table")
-    table_arn = env.arn("dynamodb", f"table/{table}")
-    granted: dict[str, set[str]] = {}
-    for step, role in policies.function_roles().items():
-        for action in DYNAMODB_ACTIONS:
-            if policies.allowed(Request(role, action, table_arn)):
-                granted.setdefault(step, set()).add(action)
-    assert granted == WAITS_TABLE_NEEDS
+    assert table_grants(template, "AWS::DynamoDB::Table") == WAITS_TABLE_NEEDS
 
 
 # ---- 3. Whoever writes to a KMS-encrypted resource can use its key ----

@@ -14,10 +14,9 @@ from moto import mock_aws
 
 from macsec_rotation import clock
 from macsec_rotation.errors import InvalidConfirmation, InvalidInput, TargetBusy
-from macsec_rotation.gateways.events import KEY_READY, KEY_ROLLED_BACK, EventsGateway
+from macsec_rotation.gateways.events import KEY_READY, KEY_ROLLED_BACK
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.secrets import Secret
-from macsec_rotation.gateways.tasks import TasksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
 from macsec_rotation.logic.prepare import router_confirmation
 from macsec_rotation.logic.router import (
@@ -31,32 +30,12 @@ from macsec_rotation.logic.router import (
 from macsec_rotation.models import Failure, Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
+from tests.unit.recorded import RecordedEvents, RecordedTasks
 
 TARGET = "dxcon-aaaa1111"
 CKN = "ab" * 32
 OWNER = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
 SETTINGS = RuntimeSettings(router_confirmation_timeout_seconds=3600, router_round_seconds=600, lock_ttl_seconds=900)
-
-
-class RecordedTasks(TasksGateway):
-    """Step Functions' side: each token takes one answer; a second one finds the task gone."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, str] = {}
-
-    def answer(self, task_token: str, status: str) -> bool:
-        if task_token in self.answers:
-            return False
-        self.answers[task_token] = status
-        return True
-
-
-class RecordedEvents(EventsGateway):
-    def __init__(self) -> None:
-        self.put_events: list[tuple[str, dict[str, Any]]] = []
-
-    def put(self, detail_type: str, detail: dict[str, Any], bus: str = "default") -> None:
-        self.put_events.append((detail_type, detail))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ minutes, and an end (lease released) when nothing waits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,44 +13,18 @@ from moto import mock_aws
 
 from macsec_rotation import clock
 from macsec_rotation.gateways.directconnect import MacsecKey, Port, Target
-from macsec_rotation.gateways.events import EventsGateway
 from macsec_rotation.gateways.locks import LocksGateway
-from macsec_rotation.gateways.tasks import TasksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
 from macsec_rotation.logic.watcher import ASSOCIATED, REMOVED, RUN_SECONDS, park, tick
 from macsec_rotation.models import Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
+from tests.unit.recorded import RecordedEvents, RecordedTasks
 
 TARGET = "dxcon-aaaa1111"
 NEW, OLD = "ab" * 32, "cd" * 32
 OWNER = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
 SETTINGS = RuntimeSettings(watcher_tick_seconds=4, watcher_beat_seconds=20, encryption_settle_seconds=30)
-
-
-class RecordedTasks(TasksGateway):
-    def __init__(self) -> None:
-        self.answers: dict[str, Any] = {}
-        self.beats: list[str] = []
-        self.gone: set[str] = set()
-
-    def answer(self, task_token: str, result: Any) -> bool:
-        if task_token in self.answers or task_token in self.gone:
-            return False
-        self.answers[task_token] = json.loads(json.dumps(result))
-        return True
-
-    def beat(self, task_token: str) -> bool:
-        self.beats.append(task_token)
-        return task_token not in self.gone
-
-
-class RecordedEvents(EventsGateway):
-    def __init__(self) -> None:
-        self.put_events: list[tuple[str, dict[str, Any]]] = []
-
-    def put(self, detail_type: str, detail: dict[str, Any], bus: str = "default") -> None:
-        self.put_events.append((detail_type, detail))
 
 
 class Fleet:
