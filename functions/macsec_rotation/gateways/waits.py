@@ -72,19 +72,15 @@ class WaitsGateway:
     def claim(self, target: str, ckn: str) -> Parked | None:
         """Take the task waiting on target for ckn, so that exactly one party answers it; None when no task
         waits for that CKN (another was answered, or waits for another key)."""
-        with transient_errors_typed():
-            try:
-                answer = self._client.delete_item(
-                    TableName=self._table,
-                    Key=_wait_key(target),
-                    ConditionExpression="ckn = :ckn",
-                    ExpressionAttributeValues={":ckn": {"S": ckn.lower()}},
-                    ReturnValues="ALL_OLD",
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                return None
+        answer = self._conditionally(
+            "delete_item",
+            Key=_wait_key(target),
+            ConditionExpression="ckn = :ckn",
+            ExpressionAttributeValues={":ckn": {"S": ckn.lower()}},
+            ReturnValues="ALL_OLD",
+        )
+        if answer is None:
+            return None
         item = answer.get("Attributes", {})
         return Parked(item["executionId"]["S"], item["ckn"]["S"], item["taskToken"]["S"])
 
@@ -173,19 +169,13 @@ class WaitsGateway:
     def settle(self, watched: Watched) -> bool:
         """Take the parked task out, if it is still the one parked (not re-parked with a new token meanwhile):
         exactly one party answers a token."""
-        with transient_errors_typed():
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"id": {"S": watched.wait_id}},
-                    ConditionExpression="taskToken = :token",
-                    ExpressionAttributeValues={":token": {"S": watched.task_token}},
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                return False
-        return True
+        written = self._conditionally(
+            "delete_item",
+            Key={"id": {"S": watched.wait_id}},
+            ConditionExpression="taskToken = :token",
+            ExpressionAttributeValues={":token": {"S": watched.task_token}},
+        )
+        return written is not None
 
     def beat(self, watched: Watched, at: float, item: str | None = None) -> None:
         """Record a heartbeat sent, and the state data the watcher carries between ticks (a settle period's
@@ -193,19 +183,14 @@ class WaitsGateway:
         update, values = "SET beatAt = :at", {":at": {"N": repr(at)}, ":token": {"S": watched.task_token}}
         if item is not None:
             update, values[":item"] = update + ", #item = :item", {"S": item}
-        with transient_errors_typed():
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"id": {"S": watched.wait_id}},
-                    UpdateExpression=update,
-                    ConditionExpression="taskToken = :token",
-                    ExpressionAttributeValues=values,
-                    **({"ExpressionAttributeNames": {"#item": "item"}} if item is not None else {}),
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
+        self._conditionally(
+            "update_item",
+            Key={"id": {"S": watched.wait_id}},
+            UpdateExpression=update,
+            ConditionExpression="taskToken = :token",
+            ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": {"#item": "item"}} if item is not None else {}),
+        )
 
     # ---- the watcher's lease: one watcher at a time ----
 
@@ -217,47 +202,41 @@ class WaitsGateway:
         return self._put_lease(holder, expires_at, "holder = :me", now)
 
     def hand_over_lease(self, holder: str, successor: str, now: float, expires_at: float) -> bool:
-        with transient_errors_typed():
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={**LEASE_KEY, "holder": {"S": successor}, "expiresAt": {"N": repr(expires_at)}},
-                    ConditionExpression="holder = :me",
-                    ExpressionAttributeValues={":me": {"S": holder}},
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                return False
-        return True
+        written = self._conditionally(
+            "put_item",
+            Item={**LEASE_KEY, "holder": {"S": successor}, "expiresAt": {"N": repr(expires_at)}},
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": holder}},
+        )
+        return written is not None
 
     def release_lease(self, holder: str) -> None:
-        with transient_errors_typed():
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=LEASE_KEY,
-                    ConditionExpression="holder = :me",
-                    ExpressionAttributeValues={":me": {"S": holder}},
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
+        self._conditionally(
+            "delete_item",
+            Key=LEASE_KEY,
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": holder}},
+        )
 
     def _put_lease(self, holder: str, expires_at: float, condition: str, now: float) -> bool:
         values: dict[str, Any] = {":me": {"S": holder}}
         if ":now" in condition:
             values[":now"] = {"N": repr(now)}
+        written = self._conditionally(
+            "put_item",
+            Item={**LEASE_KEY, "holder": {"S": holder}, "expiresAt": {"N": repr(expires_at)}},
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        return written is not None
+
+    def _conditionally(self, operation: str, **request: Any) -> dict[str, Any] | None:
+        """A conditional write; None when its condition did not hold (another party got there first)."""
         with transient_errors_typed():
             try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={**LEASE_KEY, "holder": {"S": holder}, "expiresAt": {"N": repr(expires_at)}},
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
+                answer: dict[str, Any] = getattr(self._client, operation)(TableName=self._table, **request)
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
-                return False
-        return True
+                return None
+        return answer
