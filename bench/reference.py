@@ -7,7 +7,8 @@ Lambda functions by step (`"${Function:associate}"`: the function whose handler 
 does not depend on the real workflow's states or on CDK's logical ids. A step whose handler module the project
 no longer has (check_association and check_removal: the watcher replaced those poll loops) is served by the
 benchmark's frozen copy of that handler, `bench/naive_handlers/<step>.py`, with the environment of the naive
-design's other functions.
+design's other functions; so is a step whose handler the project has since merged into another or changed
+(acquire_lock, plan_target, associate, tighten_encryption, remove_old_keys, release_lock).
 
 `NaiveTemplate` serves that definition from a synthesized template: it keeps the real template's tables, topics
 and buses, keeps only the functions the naive definition names (found by handler module), deploys them as they
@@ -43,6 +44,11 @@ SET_ASIDE = ("AWS::StepFunctions::StateMachine", "AWS::Scheduler::Schedule", "AW
 SET_ASIDE_PREFIX = "Bench::SetAside::"
 
 
+def _frozen(step: str) -> bool:
+    """The naive design keeps its own copy of a step the project has merged or changed since it was frozen."""
+    return (BENCH / "naive_handlers" / f"{step}.py").is_file()
+
+
 def naive_text() -> str:
     return NAIVE_DEFINITION.read_text()
 
@@ -63,15 +69,17 @@ class NaiveTemplate(Template):
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             step = _step(resource["Properties"].get("Handler", ""))
-            if step in steps and step not in by_step:
+            if step in steps and step not in by_step and not _frozen(step):
                 by_step[step] = logical_id
                 resource["Properties"]["MemorySize"] = NAIVE_MEMORY_MB
                 resource["Properties"]["Architectures"] = [NAIVE_ARCHITECTURE]
             else:
                 resource["Type"] = SET_ASIDE_PREFIX + resource["Type"]
-        frozen = sorted(step for step in steps - set(by_step) if (BENCH / "naive_handlers" / f"{step}.py").is_file())
+        frozen = sorted(step for step in steps - set(by_step) if _frozen(step))
         if frozen:
-            environment = _richest_environment([resources[logical_id] for logical_id in by_step.values()])
+            # (the real template's functions: the set-aside ones too, where the lock table's name now is)
+            every_function = [r for r in resources.values() if r["Type"].endswith("AWS::Lambda::Function")]
+            environment = _richest_environment(every_function)
             for step in frozen:
                 logical_id = "NaiveFrozen" + "".join(part.title() for part in step.split("_"))
                 resources[logical_id] = {

@@ -21,6 +21,7 @@ from macsec_rotation.gateways.waits import WaitsGateway
 from macsec_rotation.logic.drift import check_drift
 from macsec_rotation.logic.plan import preview_request
 from macsec_rotation.logic.requests import request_from_event
+from macsec_rotation.logic.router import router_waits
 from macsec_rotation.settings import RuntimeSettings
 
 from .account import Account, CliError
@@ -106,7 +107,7 @@ def rerun(account: Account, output: Output, name: str) -> tuple[int, Document]:
 def abort(account: Account, output: Output, name: str) -> tuple[int, Document]:
     """Ask a running rotation to stop at its next safe point, and follow it until it ends. The workflow
     honours the request while nothing has been removed (waiting for the lock, planning, waiting for the
-    association: the new key is rolled back); once RemoveOldKeys has started it finishes as it would have."""
+    association: the new key is rolled back); once CleanUp has started it finishes as it would have."""
     described = _describe(account, name)
     if described["status"] != "RUNNING":
         output.report(
@@ -136,7 +137,7 @@ def abort(account: Account, output: Output, name: str) -> tuple[int, Document]:
     output.report(
         f"{name} ended {described['status']}"
         + (f" ({described.get('error')}: {described.get('cause')})" if described.get("error") else "")
-        + ": the abort was not honoured (RemoveOldKeys had started, past the point of no return, or the execution "
+        + ": the abort was not honoured (CleanUp had started, past the point of no return, or the execution "
         "ended before its next safe point)"
     )
     return 1, document
@@ -149,31 +150,32 @@ def confirm(account: Account, output: Output, target: str, ckn: str | None) -> t
     if not account.router_bus or not account.waits_table:
         raise CliError("the stack has no router bus: it predates routerConfirmation, deploy the current version")
     try:
-        waiting = WaitsGateway(account.client("dynamodb"), account.waits_table).waiting(target)
+        waits = router_waits(target, WaitsGateway(account.client("dynamodb"), account.waits_table))
     except ClientError as error:
         raise CliError(f"cannot read the router waits: {error_code(error)} ({error})") from None
+    waiting = waits[0][1] if waits else None
     if ckn is None:
         if waiting is None:
             raise CliError(
                 f"no rotation of {target} waits for the router now: pass --ckn to confirm a key ahead of its rotation"
             )
-        ckn = waiting.ckn
+        ckn = waiting.new_ckn
     try:
         EventsGateway(account.client("events")).put(
             ROUTER_KEY_INSTALLED, {"target": target, "ckn": ckn}, bus=account.router_bus
         )
     except (ClientError, RotationError) as error:
         raise CliError(f"cannot put the confirmation on {account.router_bus}: {error}") from None
-    answers = waiting is not None and waiting.ckn.lower() == ckn.lower()
+    answers = waiting is not None and waiting.new_ckn.lower() == ckn.lower()
     output.report(
         f"confirmed {ckn} on the router of {target}"
-        + (f": {waiting.execution_id} goes on" if answers and waiting else ": kept for the rotation that asks for it")
+        + (f": {waiting.lock_owner} goes on" if answers and waiting else ": kept for the rotation that asks for it")
     )
     return 0, {
         "target": target,
         "ckn": ckn,
         "bus": account.router_bus,
-        "waitingExecution": waiting.execution_id if answers and waiting else None,
+        "waitingExecution": waiting.lock_owner if answers and waiting else None,
     }
 
 
@@ -265,8 +267,8 @@ def _outcome(described: dict[str, Any], output: Output, states: list[Document]) 
 def plan(
     account: Account, output: Output, secret: str, target: str | None, mode: str | None, version: str | None
 ) -> tuple[int, Document]:
-    """What a rotation started now would do, decided by the workflow's own code (Prepare, then PlanTarget's
-    decision and TightenEncryption's), reading only: no lock, no key, no mode change."""
+    """What a rotation started now would do, decided by the workflow's own code (Prepare, then Begin's decision
+    and CleanUp's on the mode), reading only: no lock, no key, no mode change."""
     request_input = {
         "secretId": secret,
         **({"target": target} if target else {}),

@@ -50,38 +50,38 @@ DESCRIBE = {"connection": "directconnect:DescribeConnections", "lag": "directcon
 UPDATE = {"connection": "directconnect:UpdateConnection", "lag": "directconnect:UpdateLag"}
 READS_TARGETS = (
     "prepare",
-    "associate",
+    "begin",
     "roll_back",
-    "tighten_encryption",
-    "remove_old_keys",
+    "clean_up",
     "restore_previous",
     "watch",
-    "plan_target",
     "plan",
     "drift_check",
 )
 WRITES_TARGETS: dict[str, tuple[str, ...]] = {
-    "associate": ("directconnect:AssociateMacSecKey",),
+    "begin": ("directconnect:AssociateMacSecKey",),
     "restore_previous": ("directconnect:AssociateMacSecKey",),
     "roll_back": ("directconnect:DisassociateMacSecKey",),
-    "remove_old_keys": ("directconnect:DisassociateMacSecKey",),
-    "tighten_encryption": ("directconnect:UpdateConnection", "directconnect:UpdateLag"),
+    "clean_up": (
+        "directconnect:DisassociateMacSecKey",
+        "directconnect:UpdateConnection",
+        "directconnect:UpdateLag",
+    ),
 }
 ON_SECRETS: dict[str, tuple[str, ...]] = {
     "prepare": ("secretsmanager:DescribeSecret",),
     "intake": ("secretsmanager:DescribeSecret",),
-    "associate": ("secretsmanager:GetSecretValue",),
-    "restore_previous": ("secretsmanager:ListSecretVersionIds", "secretsmanager:GetSecretValue"),
-    "plan_target": (
+    "begin": (
         "secretsmanager:DescribeSecret",
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:GetSecretValue",
     ),
+    "restore_previous": ("secretsmanager:ListSecretVersionIds", "secretsmanager:GetSecretValue"),
     "plan": ("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds", "secretsmanager:GetSecretValue"),
     "drift_check": ("secretsmanager:GetSecretValue",),
 }
-KEY_READERS = ("associate", "restore_previous", "plan_target", "plan", "drift_check")
-CREATES_SERVICE_LINKED_ROLE = ("associate", "restore_previous")
+KEY_READERS = ("begin", "restore_previous", "plan", "drift_check")
+CREATES_SERVICE_LINKED_ROLE = ("begin", "restore_previous")
 
 
 @dataclass(frozen=True)

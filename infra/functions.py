@@ -91,7 +91,6 @@ class StepFunctions(Construct):
             "MAX_TARGETS_PER_SECRET": str(settings.max_targets_per_secret),
             "ROUTER_CONFIRMATION": settings.router_confirmation,
             "ROUTER_CONFIRMATION_TIMEOUT_SECONDS": str(settings.router_confirmation_timeout_seconds),
-            "ROUTER_ROUND_SECONDS": str(settings.router_round_seconds),
             "WATCHER_TICK_SECONDS": str(settings.watcher_tick_seconds),
         }
 

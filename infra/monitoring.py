@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -40,10 +40,16 @@ class Notifications(Construct):
 
     def allow_publisher(self, role: iam.IRole) -> None:
         """A role that publishes (SNS guide, "Key management", "Allow a user to send messages to a topic with
-        SSE"): kms:GenerateDataKey and kms:Decrypt on the topic's key. sns:Publish itself is granted by whoever
-        publishes (the workflow's SnsPublish states add it to the state machine's role)."""
+        SSE"): kms:GenerateDataKey and kms:Decrypt on the topic's key, only as SNS calls KMS for it
+        (kms:ViaService), so the stack's key serves nothing else to that role. sns:Publish itself is granted by
+        whoever publishes."""
+        via_sns = {"kms:ViaService": f"sns.{Stack.of(self).region}.amazonaws.com"}
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self._key.key_arn])
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self._key.key_arn],
+                conditions={"StringEquals": via_sns},
+            )
         )
 
     def allow_alarms(self, alarms: list[cloudwatch.Alarm]) -> None:

@@ -26,7 +26,7 @@ from .settings import DeploymentSettings
 EVENT_SOURCE = "macsec.rotation"  # the source of every event the workflow puts for the router automation
 BINDING_TAG = "macsec:secret"  # on the Direct Connect target, set by its owner; names the secret (name or ARN)
 # The functions that read key material (GetSecretValue): the only ones the managed secrets' policy lets read.
-KEY_READING_STEPS = ("plan_target", "plan", "associate", "restore_previous", "rotate_secret", "drift_check")
+KEY_READING_STEPS = ("begin", "plan", "restore_previous", "rotate_secret", "drift_check")
 # Secrets Manager guide, "Secret encryption and decryption" (Permissions for the KMS key): Secrets Manager calls
 # kms:Decrypt for GetSecretValue and kms:GenerateDataKey for PutSecretValue on the caller's behalf (PutSecretValue
 # may also Decrypt, to compare with an existing version); it recommends kms:ViaService to keep the key to requests
@@ -106,20 +106,31 @@ def grant_step_permissions(
     needs: dict[str, list[iam.PolicyStatement]] = {
         # Prepare decides from metadata (DescribeSecret: stages, tags); it never reads key material.
         "prepare": [describe, describe_secret],
-        "associate": [describe, read_secret, associate, service_linked_role, get_service_linked_role],
+        # Begin decides again under the lock (the new key's CKN; which old keys a version holds: keptCkns) and
+        # associates the new key; the lock table's grant is given where the table is made.
+        "begin": [
+            describe,
+            describe_secret,
+            list_versions,
+            read_secret,
+            associate,
+            service_linked_role,
+            get_service_linked_role,
+        ],
         "roll_back": [describe, disassociate, put_event("MACsec Key Rolled Back")],
-        "tighten_encryption": [describe, *update_mode],
-        "remove_old_keys": [describe, disassociate],
+        "clean_up": [describe, *update_mode, disassociate],
         "ask_router": [put_event("MACsec Key Ready For Router")],
-        "wait_for_router": [answer_task],  # the lock and waits tables' grants are given where they are made
-        "park": [],  # the waits table and the watcher's start: given where they are made
+        "park": [],  # the lock and waits tables and the watcher's start: given where they are made
         # One read of the whole fleet a tick: DescribeConnections and DescribeLags without an id list every
         # connection and LAG, which IAM authorizes on "*" (no resource is named).
         "watch": [
             iam.PolicyStatement(
                 actions=["directconnect:DescribeConnections", "directconnect:DescribeLags"], resources=["*"]
             ),
-            iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskHeartbeat"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=["*"],
+            ),
             put_event("MACsec Old Keys Removed"),  # under routerConfirmation callback, when the removal settled
         ],
         "router_confirmed": [answer_task],
@@ -134,9 +145,7 @@ def grant_step_permissions(
         "report": [],
         "report_failure": [],
         "intake": [describe_secret],
-        # PlanTarget reads the new key's CKN, and finds which old keys a version holds (keptCkns).
-        "plan_target": [describe, describe_secret, list_versions, read_secret],
-        # A dry run decides as PlanTarget does, and may not change anything either.
+        # A dry run decides as Begin does, and may not change anything.
         "plan": [describe, describe_secret, list_versions, read_secret],
         "drift_check": [
             describe,
@@ -144,7 +153,6 @@ def grant_step_permissions(
             # ListSecrets has no resource-level permissions; the function filters by the managed prefix.
             iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"]),
         ],
-        "acquire_lock": [],  # the lock table's grant is given where the table is made
         "release_lock": [],
         "rotate_secret": [
             describe_secret,

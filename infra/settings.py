@@ -20,7 +20,6 @@ CONTEXT_KEYS = (
     "notificationEmail",
     "managedTargets",
     "rotationDays",
-    "lockPollSeconds",
     "driftCheckSchedule",
     "maxTargetsPerSecret",
     "encryptionSettleSeconds",
@@ -30,9 +29,20 @@ CONTEXT_KEYS = (
     "routerAutomationPrincipals",
     "routerWaitAlarmSeconds",
     "watcherTickSeconds",
+    "dxRequestsPerSecond",
 )
-# A router wait parks in rounds of at most this long; each renews the target's lock and checks the deadline.
-ROUTER_ROUND_SECONDS = 600
+# A parked task whose watcher stopped answering misses its heartbeat after this long and parks again: a minute
+# for the waits the watcher reads Direct Connect for (beaten every 20 s), five for the lock and the router waits
+# (each also answered by its own event; beaten every 100 s at most, the watcher's slowest tick).
+PARKED_HEARTBEAT_SECONDS = 60
+SLOW_PARKED_HEARTBEAT_SECONDS = 300
+SLOW_CONDITIONS = ("lockFree", "routerConfirmed")
+# The watcher sends a restore back to its step (a key to associate again) at most once a heartbeat period.
+RESTORE_ROUND_SECONDS = 20
+# The watcher's Direct Connect reads a tick (DescribeConnections and DescribeLags, one page each), and the least
+# the budget must leave the rotations' steps.
+WATCHER_PAGES_PER_TICK = 2
+MIN_STEP_REQUESTS_PER_SECOND = 0.5
 HISTORY_BUDGET = 24_000  # of Step Functions' hard limit of 25,000 events per execution
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 # An IAM role or user, as aws:PrincipalArn names it (an assumed role's session is named by its role's ARN).
@@ -59,7 +69,6 @@ class DeploymentSettings(BaseModel):
     notification_email: str | None = None
     managed_targets: tuple[str, ...] = ()
     rotation_days: int = Field(default=30, ge=1, le=1000)
-    lock_poll_seconds: int = Field(default=60, ge=5, le=600)
     max_targets_per_secret: int = Field(default=4, ge=1, le=40)
     drift_check_schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
     # How long every port must keep encryption before "removed" or "restored" counts: port status follows a
@@ -80,18 +89,31 @@ class DeploymentSettings(BaseModel):
     router_wait_alarm_seconds: int = Field(default=1800, ge=60, le=86400)
     # How often the watcher reads Direct Connect while anything waits: the worst detection latency of any wait.
     watcher_tick_seconds: int = Field(default=4, ge=1, le=60)
+    # The stack's Direct Connect request budget (the API's rate limits are unpublished): every call of the steps
+    # waits for its turn in it; the watcher's reads are set aside from it.
+    dx_requests_per_second: float = Field(default=5.0, gt=0, le=100)
+
+    @property
+    def step_requests_per_second(self) -> float:
+        """The budget less the watcher's share: a listing of connections and one of LAGs a tick (one page each up
+        to 100 connections and 100 LAGs)."""
+        return self.dx_requests_per_second - WATCHER_PAGES_PER_TICK / self.watcher_tick_seconds
+
+    @model_validator(mode="after")
+    def _budget_leaves_room_for_the_steps(self) -> DeploymentSettings:
+        if self.step_requests_per_second < MIN_STEP_REQUESTS_PER_SECOND:
+            raise ValueError(
+                f"dxRequestsPerSecond {self.dx_requests_per_second} leaves the rotations "
+                f"{self.step_requests_per_second:.2f} requests a second once the watcher's reads "
+                f"({WATCHER_PAGES_PER_TICK} every {self.watcher_tick_seconds}s) are set aside: raise it, or "
+                "watcherTickSeconds"
+            )
+        return self
 
     @property
     def lock_ttl_seconds(self) -> int:
         """Longest a rotation can hold a target: association, removal, restore, plus a margin."""
         return self.association_timeout_seconds + self.removal_seconds + self.restore_seconds + 600
-
-    @property
-    def router_round_seconds(self) -> int:
-        """The router wait's timeout in equal rounds of at most ROUTER_ROUND_SECONDS, so that the last one ends at
-        the deadline (give or take the seconds each round's function takes)."""
-        timeout = self.router_confirmation_timeout_seconds
-        return math.ceil(timeout / math.ceil(timeout / ROUTER_ROUND_SECONDS))
 
     @property
     def removal_seconds(self) -> int:
@@ -181,37 +203,37 @@ class DeploymentSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _polls_fit_history(self) -> DeploymentSettings:
+    def _waits_fit_history(self) -> DeploymentSettings:
         worst = self.worst_case_history_events
         if worst > HISTORY_BUDGET:
             raise ValueError(
                 f"a rotation could write {worst} history events (maxTargetsPerSecret x the longest association, "
-                "router, removal, restore and lock waits at pollIntervalSeconds / lockPollSeconds); Step Functions "
-                f"stops at 25,000: keep it under {HISTORY_BUDGET} with fewer targets per secret, shorter timeouts "
-                "or longer intervals"
+                "router, removal, restore and lock waits, each parked again every heartbeat period if no watcher "
+                f"answered); Step Functions stops at 25,000: keep it under {HISTORY_BUDGET} with fewer targets per "
+                "secret or shorter timeouts"
             )
         return self
 
     @property
     def worst_case_history_events(self) -> int:
-        """Events one execution can write if every target waits out every bound (a Wait, a Lambda task and a
-        Choice write 9 events a round; the other states of an iteration about 60)."""
+        """Events one execution can write if every target waits out every bound with no watcher answering: a parked
+        task whose heartbeat lapses parks again (the heartbeat failure, its exit, a Pass entered and exited, the task
+        entered, scheduled, started and submitted: 9 events a heartbeat period), and a restore goes back to its step
+        at most once every RESTORE_ROUND_SECONDS (about 20 events a round); the other states of an iteration write
+        about 60."""
 
-        def rounds_for(seconds: int) -> int:
-            return math.ceil(seconds / self.poll_interval_seconds) + 1
+        def parks(seconds: int, heartbeat: int = PARKED_HEARTBEAT_SECONDS) -> int:
+            return math.ceil(seconds / heartbeat) + 1
 
-        # Any secret may ask for the router's confirmation by its tag, whatever the stack's default: a parked
-        # round (entered, scheduled, started, submitted, timed out, exited, and the Pass to the next round) writes 8
-        # events, asking it 5.
-        rounds_parked = math.ceil(self.router_confirmation_timeout_seconds / self.router_round_seconds)
-        router_events = 8 * (rounds_parked + 1) + 5
-        rounds = (
-            rounds_for(self.association_timeout_seconds)
-            + rounds_for(self.removal_seconds)
-            + rounds_for(self.restore_seconds)
-            + math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds)
+        # Any secret may ask for the router's confirmation by its tag, whatever the stack's default.
+        parked = (
+            parks(self.association_timeout_seconds)
+            + parks(self.router_confirmation_timeout_seconds, SLOW_PARKED_HEARTBEAT_SECONDS)
+            + parks(self.removal_seconds)
+            + parks(self.lock_ttl_seconds, SLOW_PARKED_HEARTBEAT_SECONDS)
         )
-        return self.max_targets_per_secret * (9 * rounds + 60 + router_events) + 40
+        restore_rounds = math.ceil(self.restore_seconds / RESTORE_ROUND_SECONDS) + 1
+        return self.max_targets_per_secret * (9 * parked + 20 * restore_rounds + 60) + 40
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentSettings:

@@ -29,26 +29,24 @@ from .workflow import RotationWorkflow
 # step module under functions/macsec_rotation/handlers -> what it does (the function's description)
 STEPS = {
     "prepare": "Resolve secret, version and targets; decide what to do",
-    "associate": "Associate the new CKN/CAK with the target",
+    "begin": "Take a target's lock (or wait for it), decide again under it, associate the new CKN/CAK",
     "roll_back": "Remove a new key that never became associated",
-    "tighten_encryption": "Tighten encryptionMode when every port is encrypted",
-    "remove_old_keys": "Disassociate superseded keys",
-    "restore_previous": "Re-associate the keys of the plan until encryption is back, after it went down",
+    "clean_up": "Tighten encryptionMode when every port is encrypted, then disassociate superseded keys",
+    "restore_previous": "Re-associate the keys of the plan that are missing, after encryption went down",
     "report": "Summarise a finished rotation",
     "report_failure": "Turn a caught error into a clean error and cause",
-    "acquire_lock": "Take a target's lock, or say how long to wait for it",
-    "plan_target": "Decide again under the lock",
     "plan": "Dry run: what the rotation would do on each target, changing nothing",
     "release_lock": "Give a target's lock back",
     "park": "Park the execution on a condition the watcher answers",
     "ask_router": "Tell the router automation the new key is on Direct Connect",
-    "wait_for_router": "Park until the router automation confirms the new key (one round)",
 }
-LOCK_STEPS = ("acquire_lock", "release_lock", "wait_for_router")
-# The steps that read or write the parked router waits and the confirmations (the waits table).
-WAITS_STEPS = ("wait_for_router", "roll_back")
+LOCK_STEPS = ("begin", "release_lock")
+# The steps that call Direct Connect: each call waits for its turn in the stack's budget (dxRequestsPerSecond).
+PACED_STEPS = ("prepare", "begin", "roll_back", "clean_up", "restore_previous", "plan", "drift_check")
+# The steps that read or write the parked waits and the confirmations (the waits table).
+WAITS_STEPS = ("park", "roll_back")
 # The steps that look for an operator's abort request (an item of the lock table) at the safe points.
-ABORT_CHECK_STEPS = ("acquire_lock", "plan_target")
+ABORT_CHECK_STEPS = ("begin",)
 
 
 class MacsecRotationStack(Stack):
@@ -72,9 +70,13 @@ class MacsecRotationStack(Stack):
             ),
             removal_policy=RemovalPolicy.DESTROY,  # only short-lived locks live here
         )
+        pace = _pace_table(self)
+        pace_environment = {
+            "PACE_TABLE_NAME": pace.table_name,
+            "DX_REQUESTS_PER_SECOND": f"{settings.step_requests_per_second:g}",
+        }
         lock_environment = {
             "LOCK_TABLE_NAME": locks.table_name,
-            "LOCK_POLL_SECONDS": str(settings.lock_poll_seconds),
             "LOCK_TTL_SECONDS": str(settings.lock_ttl_seconds),
         }
         abort_environment = {"LOCK_TABLE_NAME": locks.table_name}
@@ -97,13 +99,14 @@ class MacsecRotationStack(Stack):
         watcher_environment = {**waits_environment, "WATCHER_STATE_MACHINE_ARN": watcher_arn(self, settings)}
 
         def environment(step: str) -> dict[str, str] | None:
-            if step == "park":
-                return watcher_environment
+            paced = pace_environment if step in PACED_STEPS else {}
+            if step == "park":  # renews the lock before a router wait (which may outlast the lock's time to live)
+                return {**watcher_environment, **lock_environment}
             if step in WAITS_STEPS:
-                return {**(lock_environment if step in LOCK_STEPS else {}), **waits_environment}
+                return {**(lock_environment if step in LOCK_STEPS else {}), **waits_environment, **paced}
             if step in LOCK_STEPS:
-                return lock_environment
-            return abort_environment if step in ABORT_CHECK_STEPS else None
+                return {**lock_environment, **paced}
+            return {**(abort_environment if step in ABORT_CHECK_STEPS else {}), **paced} or None
 
         functions = {
             step: factory.function(step, description, environment(step)) for step, description in STEPS.items()
@@ -112,10 +115,11 @@ class MacsecRotationStack(Stack):
             locks.grant(functions[step], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         for step in set(ABORT_CHECK_STEPS) - set(LOCK_STEPS):
             locks.grant(functions[step], "dynamodb:GetItem")  # reads the abort request, nothing else
-        waits.grant(functions["wait_for_router"], "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         waits.grant(functions["roll_back"], "dynamodb:DeleteItem")  # forgets the confirmation of a rolled-back key
         notifications = Notifications(self, "Notifications", settings, key)
-        workflow = RotationWorkflow(self, "Workflow", settings, functions, notifications.topic)
+        for step in ("report", "report_failure"):  # each publishes the rotation's result
+            _allow_to_notify(functions[step], notifications)
+        workflow = RotationWorkflow(self, "Workflow", settings, functions)
         self.workflow_functions = dict(functions)  # the steps the state machine invokes
         self.state_machine = workflow.state_machine
         self.lock_table = locks
@@ -130,23 +134,25 @@ class MacsecRotationStack(Stack):
         functions["drift_check"] = factory.function(
             "drift_check",
             "Compare every managed target with its secret's current key",
-            environment={"SECRET_PREFIX": settings.secret_prefix},
+            environment={"SECRET_PREFIX": settings.secret_prefix, **pace_environment},
         )
+        for step in PACED_STEPS:
+            pace.grant(functions[step], "dynamodb:UpdateItem")
         functions["router_confirmed"] = factory.function(
             "router_confirmed", "Answer the rotation waiting for a router's confirmation", waits_environment
         )
-        waits.grant(functions["router_confirmed"], "dynamodb:PutItem", "dynamodb:DeleteItem")
-        waits.grant(functions["park"], "dynamodb:UpdateItem")
+        # keeps the confirmation, and answers the rotation parked for it (found by a scan, settled by a delete)
+        waits.grant(functions["router_confirmed"], "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem")
+        # parks (an update that keeps a re-park's start and deadline) and takes the watcher's lease (a put)
+        waits.grant(functions["park"], "dynamodb:UpdateItem", "dynamodb:PutItem")
+        locks.grant(functions["park"], "dynamodb:PutItem", "dynamodb:GetItem")  # renews the lock
         self._add_watcher(factory, functions, settings, waits, locks, watcher_environment)
-        allow_table_key_use(
-            self, key, [functions[s] for s in ("wait_for_router", "roll_back", "router_confirmed", "park", "watch")]
-        )
+        allow_table_key_use(self, key, [functions[s] for s in ("roll_back", "router_confirmed", "park", "watch")])
         grant_step_permissions(self, functions, settings, key)
         self.functions = functions
 
         if settings.managed_targets:  # keyReaders read the secrets the stack creates, encrypted with its key
             allow_key_readers_to_decrypt(self, key, settings.key_readers)
-        notifications.allow_publisher(self.state_machine.role)  # the SnsPublish states of the workflow
 
         triggers = RotationTriggers(self, "Triggers", settings, functions["intake"])
         self.router = RouterConfirmations(
@@ -189,11 +195,13 @@ class MacsecRotationStack(Stack):
         waits.grant(
             functions["watch"],
             "dynamodb:Scan",
+            "dynamodb:GetItem",  # a router confirmation
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         )
-        locks.grant(functions["watch"], "dynamodb:GetItem")  # an operator's abort request
+        # an operator's abort request, and the lock a waiting rotation takes once it is free
+        locks.grant(functions["watch"], "dynamodb:GetItem", "dynamodb:PutItem")
         self.watcher = Watcher(self, "Watcher", settings, functions["watch"])
         # The functions a state machine invokes: the rotation's steps, and the watcher's tick.
         self.invoked_functions = [*self.workflow_functions.values(), functions["watch"]]
@@ -201,3 +209,23 @@ class MacsecRotationStack(Stack):
             functions[step].add_to_role_policy(
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[watcher_arn(self, settings)])
             )
+
+
+def _pace_table(scope: Construct) -> dynamodb.TableV2:
+    """The Direct Connect budget's one token bucket (no key material, no token: the table's own encryption)."""
+    return dynamodb.TableV2(
+        scope,
+        "DirectConnectPace",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=False
+        ),
+        removal_policy=RemovalPolicy.DESTROY,  # one counter, rebuilt on first use
+    )
+
+
+def _allow_to_notify(function: lambda_.Function, notifications: Notifications) -> None:
+    function.add_environment("TOPIC_ARN", notifications.topic.topic_arn)
+    # (not grant_publish: it adds kms:GenerateDataKey* where SNS needs kms:GenerateDataKey, below)
+    function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[notifications.topic.topic_arn]))
+    notifications.allow_publisher(function.role)

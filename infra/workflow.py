@@ -1,7 +1,8 @@
-"""The rotation state machine: states, retries, catches and loop bounds.
+"""The rotation state machine: states, retries and catches.
 
-Every loop is a Wait -> check Lambda -> Choice round whose check counts attempts against a bound
-computed from the settings, so no execution can run away from the 25,000-event history limit.
+Every wait (association, removal, restore, lock, router) parks the execution on a condition the watcher answers
+(`_parked`), with a timeout; no state loops on a timer. The settings bound how many events a wait can write
+(infra/settings.py), so no execution can run away from the 25,000-event history limit.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from collections.abc import Mapping
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .settings import DeploymentSettings
+from .settings import PARKED_HEARTBEAT_SECONDS, SLOW_CONDITIONS, SLOW_PARKED_HEARTBEAT_SECONDS, DeploymentSettings
 
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
@@ -38,11 +38,8 @@ TRANSIENT_ERRORS = [
 RETRIES = [(LAMBDA_SERVICE_ERRORS, 2, 6), (LAMBDA_RUNTIME_ERRORS, 5, 2), (TRANSIENT_ERRORS, 5, 10)]
 # Once old keys are being removed, giving up on a crashed step can leave a link without encryption: the
 # removal, its check and the restore retry a crash or time-out as long as a transient error.
-SAFETY_NET_STEPS = ("RemoveOldKeys", "WaitForRemoval", "RestorePreviousKey")
+SAFETY_NET_STEPS = ("CleanUp", "WaitForRemoval", "RestorePreviousKey", "WaitForRestore")
 SAFETY_NET_RUNTIME_ATTEMPTS = 10
-POLL_SECONDS = sfn.WaitTime.seconds_path("$.poll.intervalSeconds")
-# A parked task misses its heartbeat when no watcher answers for it (the watcher beats every 20 s).
-PARKED_HEARTBEAT_SECONDS = 60
 PARKED_TIMEOUT_MARGIN_SECONDS = 300
 
 
@@ -53,17 +50,12 @@ class RotationWorkflow(Construct):
         construct_id: str,
         settings: DeploymentSettings,
         functions: Mapping[str, lambda_.IFunction],
-        topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         self._functions = functions
 
         failed = sfn.Fail(self, "RotationFailed", error_path="$.error", cause_path="$.cause")
-        report_failure = (
-            self._step("ReportFailure", "report_failure")
-            .next(self._notify(topic, "NotifyFailure", "MACsec key rotation failed", failed))
-            .next(failed)
-        )
+        report_failure = self._step("ReportFailure", "report_failure").next(failed)  # and notifies
 
         prepare = self._step("Prepare", "prepare")
         prepare.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
@@ -78,12 +70,8 @@ class RotationWorkflow(Construct):
         rotate_targets.item_processor(self._target_rotation(settings))
         rotate_targets.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
-        succeeded = sfn.Succeed(self, "RotationSucceeded")
-        rotate = (
-            rotate_targets.next(self._step("Report", "report"))
-            .next(self._notify(topic, "NotifyResult", "MACsec key rotation finished", succeeded))
-            .next(succeeded)
-        )
+        # Report notifies (a failed notification does not change the outcome) and is the last state.
+        rotate = rotate_targets.next(self._step("Report", "report"))
         # A dry run ("dryRun": true): Prepare's plan, then each target's decision, as the output; no lock is
         # taken and nothing changes. Prepare always sets dryRun, so the Choice never reads a missing field.
         plan = self._step("Plan", "plan")
@@ -106,70 +94,88 @@ class RotationWorkflow(Construct):
         )
 
     def _target_rotation(self, settings: DeploymentSettings) -> sfn.IChainable:
-        """One target, under its lock: associate, wait for `associated`, tighten, remove old keys, check,
-        restore. Every way out releases the lock; an unexpected error on any step is caught for that."""
+        """One target, under its lock: begin (lock, decide, associate), wait for `associated`, clean up (tighten,
+        remove old keys), wait until they are gone and encryption settled, restore if it went down. Every way out
+        releases the lock; an unexpected error on any step is caught for that."""
         target_failed = sfn.Fail(self, "TargetFailed", error_path="$.failure.error", cause_path="$.failure.cause")
-        failed = self._step("ReleaseLockAfterFailure", "release_lock")
+        failed = self._step("ReleaseLockAfterFailure", "release_lock", payload=self._with_execution_id())
         failed.next(target_failed)
-        done = self._step("ReleaseLock", "release_lock").next(sfn.Pass(self, "TargetDone"))
+        done = self._step("ReleaseLock", "release_lock", payload=self._with_execution_id())
+        # TargetBusy and TargetAborted: no lock is held (never taken, or given back by Begin).
+        busy = sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause")
+        aborted = sfn.Fail(self, "TargetAborted", error_path="$.failure.error", cause_path="$.failure.cause")
 
         def step(state_name: str, name: str) -> tasks.LambdaInvoke:
             return self._step(state_name, name, on_error=failed)
 
-        # Removal loop and its safety net: the restore step re-associates what is missing and checks, in a loop.
-        wait_for_restore = sfn.Wait(self, "WaitForRestore", time=POLL_SECONDS)
+        # The safety net: the restore step re-associates what is missing, then parks until the watcher sees the keys
+        # back and encryption settled, or sends it back to the step (a key to associate again).
         restore = step("RestorePreviousKey", "restore_previous")
-        wait_for_restore.next(restore)
+        restore_timed_out = self._failure(
+            "RestoreNeverSettled",
+            "EncryptionDown",
+            "No watcher answered the restore within its timeout: encryption may still be down. Check every port's "
+            "encryption status and load the new key on the peer router now.",
+        )
+        restore_timed_out.next(failed)
+        wait_for_restore = self._parked(
+            "WaitForRestore", "restored", settings.restore_seconds, restore_timed_out, failed
+        )
+        wait_for_restore.next(
+            sfn.Choice(self, "RestoreGoesAgain?")
+            .when(sfn.Condition.string_equals("$.status", "restoring"), restore)
+            .otherwise(failed)  # restored (reverted), restoreTimedOut, targetGone: with the failure
+        )
         restore.next(
             sfn.Choice(self, "EncryptionBack?")
-            .when(sfn.Condition.string_equals("$.status", "restoring"), wait_for_restore)
-            .otherwise(failed)
+            .when(sfn.Condition.string_equals("$.status", "waitingForRestore"), wait_for_restore)
+            .otherwise(failed)  # unrestorable
         )
         # The removal wait: parked until the watcher sees the old keys gone and encryption settled, or down.
-        removal_timed_out = sfn.Pass(
-            self,
+        removal_timed_out = self._failure(
             "RemovalNeverSettled",
-            result=sfn.Result.from_object(
-                {
-                    "error": "DisassociationTimeout",
-                    "cause": "No watcher answered the removal wait within its timeout; the new key is associated. "
-                    "Check every port's encryption status, then re-run to confirm.",
-                }
-            ),
-            result_path="$.failure",
+            "DisassociationTimeout",
+            "No watcher answered the removal wait within its timeout; the new key is associated. Check every port's "
+            "encryption status, then re-run to confirm.",
         )
         removal_timed_out.next(failed)
+        # Removed: on to the lock's release; encryption down: the restore (diverted); timed out, target gone: failed.
         wait_for_removal = self._parked(
-            "WaitForRemoval", "removed", settings.removal_seconds, removal_timed_out, failed
+            "WaitForRemoval",
+            "removed",
+            settings.removal_seconds,
+            removal_timed_out,
+            failed,
+            diverted=("EncryptionDown", restore),
         )
-        wait_for_removal.next(
-            sfn.Choice(self, "OldKeysGone?")
-            .when(sfn.Condition.string_equals("$.status", "removed"), done)
-            .when(sfn.Condition.string_equals("$.status", "encryptionDown"), restore)
-            .otherwise(failed)  # timedOut, targetGone: with the failure
-        )
-        clean_up = (
-            step("TightenEncryption", "tighten_encryption")
-            .next(step("RemoveOldKeys", "remove_old_keys"))
-            .next(wait_for_removal)
-        )
+        wait_for_removal.next(done)
+        clean_up = step("CleanUp", "clean_up").next(wait_for_removal)
 
         # The association wait: parked until the watcher sees the new key associated (or gone, or out of time).
         roll_back = step("RollBackNewKey", "roll_back")
         roll_back.next(failed)
+        # Associated: on to the clean-up; timed out, dropped, aborted by an operator, target gone: diverted to the
+        # roll-back (the new key goes, the old ones stay).
         wait_for_association = self._parked(
-            "WaitForAssociation", "associated", settings.association_timeout_seconds, roll_back, failed
+            "WaitForAssociation",
+            "associated",
+            settings.association_timeout_seconds,
+            roll_back,
+            failed,
+            diverted=("KeyNotAssociated", roll_back),
         )
-        wait_for_association.next(
-            sfn.Choice(self, "NewKeyAssociated?")
-            .when(sfn.Condition.string_equals("$.status", "associated"), clean_up)
-            # timedOut, dropped, or aborted by an operator: the new key goes, the old ones stay.
-            .otherwise(roll_back)
-        )
+        wait_for_association.next(clean_up)
 
-        # The router side (routerConfirmation callback): ask the router automation, then park until it confirms;
-        # nothing is tightened or removed before. No confirmation in time, or an abort: the new key goes.
-        wait_for_router = self._router_round(settings, failed)
+        # The router side (routerConfirmation callback): ask the router automation, then park until it confirms
+        # (the confirmation answers at once; the watcher at the deadline, or on an abort); nothing is tightened or
+        # removed before. No confirmation in time, or an abort: the new key goes.
+        router_timed_out = sfn.Pass(
+            self, "RouterNeverConfirmed", result=sfn.Result.from_string("routerNotConfirmed"), result_path="$.status"
+        )
+        router_timed_out.next(roll_back)
+        wait_for_router = self._parked(
+            "WaitForRouter", "routerConfirmed", settings.router_confirmation_timeout_seconds, router_timed_out, failed
+        )
         wait_for_router.next(
             sfn.Choice(self, "RouterConfirmed?")
             .when(sfn.Condition.string_equals("$.status", "routerConfirmed"), wait_for_association)
@@ -177,47 +183,47 @@ class RotationWorkflow(Construct):
         )
         ask_router = step("AskRouter", "ask_router").next(wait_for_router)
         callback = sfn.Condition.string_equals("$.routerConfirmation", "callback")
-        router_then_association = (
-            sfn.Choice(self, "AskRouter?").when(callback, ask_router).otherwise(wait_for_association)
-        )
-        associate = step("AssociateNewKey", "associate").next(router_then_association)
 
-        where_to_start = (
-            sfn.Choice(self, "WhereToStart?")
-            .when(sfn.Condition.string_equals("$.status", "aborted"), failed)  # an operator's abort, lock held
+        # Begin: take the lock (or wait for it: the watcher takes it for this execution once it is free, at most as
+        # long as the holder's lock can live), decide afresh under it, and associate the new key if that is the
+        # decision.
+        begin = self._step("Begin", "begin", payload=self._with_execution_id(), on_error=failed)
+        where_to_start = sfn.Choice(self, "WhereToStart?")
+        lock_timed_out = self._failure(
+            "LockNeverFreed",
+            "TargetBusy",
+            "Another execution held the target's lock for as long as a lock can live; nothing was changed. Check "
+            "that execution, then start this rotation again.",
+        )
+        lock_timed_out.next(busy)
+        wait_for_lock = self._parked("WaitForLock", "lockFree", settings.lock_ttl_seconds, lock_timed_out, failed)
+        wait_for_lock.next(
+            sfn.Choice(self, "LockTaken?")
+            .when(sfn.Condition.string_equals("$.status", "locked"), begin)
+            .when(sfn.Condition.string_equals("$.status", "aborted"), aborted)  # nothing held, nothing changed
+            .otherwise(busy)
+        )
+        (
+            where_to_start.when(sfn.Condition.string_equals("$.status", "waitingForLock"), wait_for_lock)
+            .when(sfn.Condition.string_equals("$.status", "aborted"), aborted)  # an operator's abort, nothing held
             .when(sfn.Condition.string_equals("$.action", "AlreadyCurrent"), done)
             .when(sfn.Condition.string_equals("$.action", "Superseded"), done)
             .when(sfn.Condition.and_(sfn.Condition.string_equals("$.action", "CleanUp"), callback), ask_router)
             .when(sfn.Condition.string_equals("$.action", "CleanUp"), clean_up)
-            .when(sfn.Condition.string_equals("$.action", "AwaitAssociation"), router_then_association)
-            .otherwise(associate)
+            .when(callback, ask_router)
+            .otherwise(wait_for_association)  # associated by Begin, or an earlier run's key still associating
         )
+        begin.next(where_to_start)
+        return begin
 
-        # The lock: wait (bounded) while another execution rotates this target, then decide afresh.
-        acquire = self._step(
-            "AcquireLock",
-            "acquire_lock",
-            payload=sfn.TaskInput.from_object(
-                {"item": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.string_at("$$.Execution.Id")}
-            ),
-        )  # no catch: nothing is held yet, an error fails the target as it is
-        wait_for_lock = sfn.Wait(self, "WaitForLock", time=POLL_SECONDS)
-        wait_for_lock.next(acquire)
-        acquire.next(
-            sfn.Choice(self, "LockAcquired?")
-            .when(
-                sfn.Condition.string_equals("$.status", "locked"),
-                step("PlanTarget", "plan_target").next(where_to_start),
-            )
-            .when(sfn.Condition.string_equals("$.status", "waitingForLock"), wait_for_lock)
-            # An operator's abort while waiting: nothing held, nothing changed.
-            .when(
-                sfn.Condition.string_equals("$.status", "aborted"),
-                sfn.Fail(self, "TargetAborted", error_path="$.failure.error", cause_path="$.failure.cause"),
-            )
-            .otherwise(sfn.Fail(self, "TargetBusy", error_path="$.failure.error", cause_path="$.failure.cause"))
+    @staticmethod
+    def _with_execution_id() -> sfn.TaskInput:
+        """The state data and the execution's id: the lock's owner, whether or not the data says it holds it."""
+        execution_id: str = sfn.JsonPath.string_at("$$.Execution.Id")
+        payload: sfn.TaskInput = sfn.TaskInput.from_object(
+            {"item": sfn.JsonPath.entire_payload, "executionId": execution_id}
         )
-        return acquire
+        return payload
 
     def _parked(
         self,
@@ -226,10 +232,12 @@ class RotationWorkflow(Construct):
         timeout_seconds: int,
         on_timeout: sfn.IChainable,
         failed: sfn.IChainable,
+        diverted: tuple[str, sfn.IChainable] | None = None,
     ) -> tasks.LambdaInvoke:
         """A wait: the execution parks on `condition` and the watcher answers with the state data once it resolved
         (at the latest at the timeout, as timedOut). A task whose watcher stopped answering misses its heartbeat and
         parks again, which starts a new watcher; the task's own timeout is a last resort past the watcher's."""
+        heartbeat = SLOW_PARKED_HEARTBEAT_SECONDS if condition in SLOW_CONDITIONS else PARKED_HEARTBEAT_SECONDS
         task = tasks.LambdaInvoke(
             self,
             state_name,
@@ -243,7 +251,7 @@ class RotationWorkflow(Construct):
                     "item": sfn.JsonPath.entire_payload,
                 }
             ),
-            heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(PARKED_HEARTBEAT_SECONDS)),
+            heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(heartbeat)),
             task_timeout=sfn.Timeout.duration(Duration.seconds(timeout_seconds + PARKED_TIMEOUT_MARGIN_SECONDS)),
             retry_on_service_exceptions=False,
         )
@@ -256,54 +264,21 @@ class RotationWorkflow(Construct):
         )
         timed_out.next(on_timeout)
         task.add_catch(timed_out, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
+        if diverted is not None:  # the wait ended otherwise than its usual way: its answer under $.answer
+            error, then = diverted
+            task.add_catch(then, errors=[error], result_path="$.answer")
         task.add_catch(failed, errors=["States.ALL"], result_path="$.caught")
         return task
 
-    def _router_round(self, settings: DeploymentSettings, failed: sfn.IChainable) -> tasks.LambdaInvoke:
-        """One round of the router wait: the function parks the task token (or answers it at once) and the answer
-        (routerConfirmed, routerNotConfirmed, aborted) becomes $.status. A round that times out starts the next,
-        which renews the lock and checks the deadline; so the wait is bounded by routerConfirmationTimeoutSeconds."""
-        task = tasks.LambdaInvoke(
-            self,
-            "WaitForRouter",
-            lambda_function=self._functions["wait_for_router"],
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {"taskToken": sfn.JsonPath.task_token, "item": sfn.JsonPath.entire_payload}
-            ),
-            result_path="$.status",
-            task_timeout=sfn.Timeout.duration(Duration.seconds(settings.router_round_seconds)),
-            retry_on_service_exceptions=False,
-        )
-        self._retry(task, "WaitForRouter")
-        # (through a Pass state: a Catch that names its own state is valid ASL, but moto 5.2.5 then follows the
-        # state's Next instead)
-        next_round = sfn.Pass(self, "NextRouterRound")
-        next_round.next(task)
-        task.add_catch(next_round, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
-        task.add_catch(failed, errors=["States.ALL"], result_path="$.caught")
-        return task
-
-    def _notify(self, topic: sns.ITopic, state_name: str, subject: str, after: sfn.State) -> tasks.SnsPublish:
-        """Publish the state (results, or error and cause: identifiers only) to the topic. A notification
-        that cannot be sent must not change the rotation's outcome, so its failure is caught."""
-        publish = tasks.SnsPublish(
+    def _failure(self, state_name: str, error: str, cause: str) -> sfn.Pass:
+        """A Pass that sets $.failure, for a way out that no Lambda step describes (a parked task's last-resort
+        timeout)."""
+        return sfn.Pass(
             self,
             state_name,
-            topic=topic,
-            subject=subject,
-            message=sfn.TaskInput.from_json_path_at("$"),
-            result_path=sfn.JsonPath.DISCARD,
+            result=sfn.Result.from_object({"error": error, "cause": cause}),
+            result_path="$.failure",
         )
-        publish.add_retry(
-            errors=["States.ALL"],
-            interval=Duration.seconds(2),
-            max_attempts=3,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        publish.add_catch(after, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
-        return publish
 
     @staticmethod
     def _retry(task: tasks.LambdaInvoke, state_name: str) -> None:

@@ -127,6 +127,9 @@ def _seed(aws: LocalAws, scenario: Scenario) -> dict[str, str]:
         elif isinstance(item, ServiceFaultSpec):
             aws.service_faults.append(ServiceFault(item.operation, item.error, item.times))
         elif isinstance(item, FunctionFaultSpec):
+            steps = {spec.step for spec in aws.dispatcher.functions.values()}
+            if item.function not in steps:  # a fault that could never fire would prove nothing
+                raise ValueError(f"a fault names function {item.function!r}, which the stack has not: {sorted(steps)}")
             aws.dispatcher.faults.append(FunctionFault(item.function, item.kind, item.times, item.when))
         else:
             dx.faults.operations.append(OperationFault(item.operation, item.error, item.times, item.message))

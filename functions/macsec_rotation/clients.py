@@ -15,6 +15,8 @@ from .gateways.directconnect import DirectConnectGateway
 from .gateways.events import EventsGateway
 from .gateways.executions import ExecutionsGateway
 from .gateways.locks import LocksGateway
+from .gateways.notifications import NotificationsGateway
+from .gateways.pace import Pace
 from .gateways.secrets import SecretsGateway
 from .gateways.tasks import TasksGateway
 from .gateways.waits import WaitsGateway
@@ -49,8 +51,28 @@ def _redacting(client: BaseClient) -> BaseClient:
     return client
 
 
-def directconnect(client: BaseClient | None = None) -> DirectConnectGateway:
-    return DirectConnectGateway(_redacting(client or _default("directconnect")))
+def directconnect(client: BaseClient | None = None, paced: bool = True) -> DirectConnectGateway:
+    """Every call paced under the stack's Direct Connect budget when the function is given one (PACE_TABLE_NAME),
+    unless `paced` is False (the watcher: its share of the budget is set aside)."""
+    if client is None:
+        client = _default("directconnect")
+        if paced and os.environ.get("PACE_TABLE_NAME"):
+            client = _paced_directconnect(client.meta.region_name)
+    return DirectConnectGateway(_redacting(client))
+
+
+@functools.lru_cache(maxsize=4)
+def _paced_directconnect(region: str | None) -> BaseClient:
+    """A client of its own (the unpaced one stays unpaced), whose every call first waits for its turn."""
+    client = boto3.client("directconnect", region_name=region, config=SDK_CONFIG)
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-call.{service}", _wait_turn)
+    return client
+
+
+def _wait_turn(**_: Any) -> None:
+    """Read the budget when the call is made (the local runner hosts several stacks' functions in one process)."""
+    Pace(_default("dynamodb"), os.environ["PACE_TABLE_NAME"], float(os.environ["DX_REQUESTS_PER_SECOND"])).wait_turn()
 
 
 def secrets(client: BaseClient | None = None) -> SecretsGateway:
@@ -75,3 +97,7 @@ def tasks(client: BaseClient | None = None) -> TasksGateway:
 
 def waits(table_name: str, client: BaseClient | None = None) -> WaitsGateway:
     return WaitsGateway(_redacting(client or _default("dynamodb")), table_name)
+
+
+def notifications(topic_arn: str, client: BaseClient | None = None) -> NotificationsGateway:
+    return NotificationsGateway(_redacting(client or _default("sns")), topic_arn)

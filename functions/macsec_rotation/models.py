@@ -3,7 +3,8 @@ history, so it holds identifiers (CKNs, ARNs, version ids) and decisions, never 
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
@@ -85,6 +86,11 @@ class TargetRotation(StateModel):
     removed_ckns: list[str] = Field(default_factory=list)
     kept_ckns: list[KeptKey] = Field(default_factory=list)
     restored_ckns: list[str] = Field(default_factory=list)
+    # The restore: since when (epoch seconds), the keys Direct Connect refused (with how each was listed then: a
+    # change of listing is worth another try) and those no version of the secret holds.
+    restoring_since: float | None = None
+    refused_ckns: dict[str, str] = Field(default_factory=dict)
+    unrestorable_ckns: list[str] = Field(default_factory=list)
     # Since when (epoch seconds) every port that had encryption has it again, with nothing left to wait
     # for: "removed" and "restored" need it to hold across encryptionSettleSeconds.
     settled_since: float | None = None
@@ -98,6 +104,15 @@ class TargetRotation(StateModel):
     router_asked_at: float | None = None
     # How long the last wait lasted (the watcher answers with it).
     waited_seconds: float | None = None
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TargetRotation:
+        """A step's state data; after a wait that ended otherwise than its usual way, the watcher's answer: the
+        cause of the task failure that the workflow's Catch put under `answer`."""
+        answer = state.get("answer")
+        if isinstance(answer, Mapping) and isinstance(answer.get("Cause"), str):
+            return cls.model_validate_json(answer["Cause"])
+        return cls.model_validate(state)
 
 
 class RotationPlan(StateModel):

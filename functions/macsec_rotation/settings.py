@@ -15,7 +15,6 @@ class RuntimeSettings(BaseModel):
     poll_interval_seconds: int = Field(default=10, ge=1, le=3600)
     association_timeout_seconds: int = Field(default=1800, ge=1, le=86400)
     disassociation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
-    lock_poll_seconds: int = Field(default=60, ge=1, le=3600)
     encryption_settle_seconds: int = Field(default=30, ge=0, le=1800)
     max_targets_per_secret: int = Field(default=4, ge=1)
     lock_ttl_seconds: int = Field(default=5400, ge=60)
@@ -25,13 +24,15 @@ class RuntimeSettings(BaseModel):
     router_tag: str = "macsec:router-confirmation"  # on the secret: overrides router_confirmation
     router_confirmation: RouterConfirmation = "none"
     router_confirmation_timeout_seconds: int = Field(default=3600, ge=60, le=86400)
-    # The parked router wait's TimeoutSeconds (the deployment splits the timeout into equal rounds): each round
-    # renews the lock and checks the deadline.
-    router_round_seconds: int = Field(default=600, ge=1)
-    # The watcher reads Direct Connect every tick while anything waits; it heartbeats each parked task every
-    # beat (well inside the tasks' HeartbeatSeconds); its lease outlives a tick and the Wait between two.
+    # The watcher reads Direct Connect every tick while a wait needs it (otherwise it ticks every beat: the lock
+    # and the router waits need only DynamoDB); it heartbeats each parked task every beat (well inside the
+    # tasks' HeartbeatSeconds); its lease outlives a tick and the Wait between two.
     watcher_tick_seconds: int = Field(default=4, ge=1, le=60)
     watcher_beat_seconds: int = Field(default=20, ge=1)
+    # A lock or a router confirmation need no Direct Connect reading and come with their own answer (the release,
+    # the confirmation event): while only they wait, the watcher ticks (and beats their tasks, whose
+    # HeartbeatSeconds is 300) once this long at most.
+    watcher_slow_beat_seconds: int = Field(default=100, ge=1)
 
     @classmethod
     def from_env(cls, environment: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -41,13 +42,11 @@ class RuntimeSettings(BaseModel):
             poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "10")),
             association_timeout_seconds=int(env.get("ASSOCIATION_TIMEOUT_SECONDS", "1800")),
             disassociation_timeout_seconds=int(env.get("DISASSOCIATION_TIMEOUT_SECONDS", "900")),
-            lock_poll_seconds=int(env.get("LOCK_POLL_SECONDS", "60")),
             encryption_settle_seconds=int(env.get("ENCRYPTION_SETTLE_SECONDS", "30")),
             lock_ttl_seconds=int(env.get("LOCK_TTL_SECONDS", "5400")),
             max_targets_per_secret=int(env.get("MAX_TARGETS_PER_SECRET", "4")),
             router_confirmation=env.get("ROUTER_CONFIRMATION", "none"),
             router_confirmation_timeout_seconds=int(env.get("ROUTER_CONFIRMATION_TIMEOUT_SECONDS", "3600")),
-            router_round_seconds=int(env.get("ROUTER_ROUND_SECONDS", "600")),
             watcher_tick_seconds=int(env.get("WATCHER_TICK_SECONDS", "4")),
             watcher_beat_seconds=int(env.get("WATCHER_BEAT_SECONDS", "20")),
         )
@@ -58,21 +57,16 @@ class RuntimeSettings(BaseModel):
         so the task that parks again can start the next watcher."""
         return max(30, 2 * self.watcher_tick_seconds + 10)
 
-    def lock_poll(self) -> Poll:
-        """Wait for another rotation of the target at most as long as its lock can live."""
-        attempts = max(1, math.ceil(self.lock_ttl_seconds / self.lock_poll_seconds))
-        return Poll(interval_seconds=self.lock_poll_seconds, max_attempts=attempts)
-
     def removal_poll(self) -> Poll:
         """Old keys leave within the disassociation timeout; then encryption must hold across the settle."""
         return self.poll_for(self.disassociation_timeout_seconds + self.encryption_settle_seconds, extra=1)
 
-    def restore_poll(self) -> Poll:
+    @property
+    def restore_budget_seconds(self) -> int:
         """Direct Connect may take a removed CKN back only once it is no longer listed (unpublished): the
         restore waits as long as an old key may take to go, then as long as a new key may take to associate,
         then encryption must hold across the settle."""
-        budget = self.disassociation_timeout_seconds + self.association_timeout_seconds + self.encryption_settle_seconds
-        return self.poll_for(budget, extra=1)
+        return self.disassociation_timeout_seconds + self.association_timeout_seconds + self.encryption_settle_seconds
 
     def poll_for(self, timeout_seconds: int, extra: int = 0) -> Poll:
         """A bounded poll: enough attempts to cover the timeout, never an unbounded loop."""

@@ -164,7 +164,7 @@ def test_a_notification_email_subscribes_to_the_topic() -> None:
         ({"encryptionSettleSeconds": -1}, "encryptionSettleSeconds"),
         ({"encryptionSettleSeconds": "soon"}, "encryptionSettleSeconds"),
         ({"encryptionSettleSeconds": 1801}, "encryptionSettleSeconds"),
-        ({"encryptionSettleSeconds": 600}, "history events"),
+        ({"encryptionSettleSeconds": 1800, "maxTargetsPerSecret": 5}, "history events"),
     ],
 )
 def test_bad_deployment_settings_are_refused_naming_the_key(context: dict[str, Any], says: str) -> None:

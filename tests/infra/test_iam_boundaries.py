@@ -23,11 +23,15 @@ MANAGED = (("managedTargets", "dxcon-aaaa1111,dxlag-bbbb2222"), ("keyReaders", R
 
 # What each function may write on Direct Connect, by action and resource type; nothing else, for anyone.
 NEEDS: dict[str, set[tuple[str, str]]] = {
-    "associate": {("AssociateMacSecKey", "dxcon"), ("AssociateMacSecKey", "dxlag")},
+    "begin": {("AssociateMacSecKey", "dxcon"), ("AssociateMacSecKey", "dxlag")},
     "restore_previous": {("AssociateMacSecKey", "dxcon"), ("AssociateMacSecKey", "dxlag")},
     "roll_back": {("DisassociateMacSecKey", "dxcon"), ("DisassociateMacSecKey", "dxlag")},
-    "remove_old_keys": {("DisassociateMacSecKey", "dxcon"), ("DisassociateMacSecKey", "dxlag")},
-    "tighten_encryption": {("UpdateConnection", "dxcon"), ("UpdateLag", "dxlag")},
+    "clean_up": {
+        ("DisassociateMacSecKey", "dxcon"),
+        ("DisassociateMacSecKey", "dxlag"),
+        ("UpdateConnection", "dxcon"),
+        ("UpdateLag", "dxlag"),
+    },
 }
 TARGET_IDS = {"dxcon": "dxcon-abcd1234", "dxlag": "dxlag-efgh5678", "dxvif": "dxvif-ffff0000", "dx-gateway": "gw-1"}
 # Every Direct Connect operation that is not a read, from the botocore model: a new one is covered too.
@@ -144,7 +148,7 @@ def test_no_function_writes_what_it_does_not_need(template: Template) -> None:
 def test_reads_of_the_fleet_stay_unconditioned(template: Template) -> None:
     env = ENVS[0]
     policies = Policies(template.raw, env)
-    readers = ("prepare", "plan_target", "plan", "watch", "drift_check", *NEEDS)
+    readers = ("prepare", "plan", "watch", "drift_check", *NEEDS)
     for step in readers:
         role = policies.function_roles()[step]
         for action, kind in (("DescribeConnections", "dxcon"), ("DescribeLags", "dxlag")):
@@ -157,7 +161,7 @@ def test_the_first_association_may_create_and_read_the_service_linked_role(templ
     role_arn = (
         f"arn:aws:iam::{env.account}:role/aws-service-role/directconnect.amazonaws.com/AWSServiceRoleForDirectConnect"
     )
-    for step in ("associate", "restore_previous"):
+    for step in ("begin", "restore_previous"):
         role = policies.function_roles()[step]
         assert policies.allowed(Request(role, "iam:GetRole", role_arn))
         create = Request(
@@ -171,30 +175,32 @@ def test_the_first_association_may_create_and_read_the_service_linked_role(templ
 # The lock table: the lock steps take and give back locks; the steps at the abort's safe points only read it
 # (an operator's abort request is an item there); nobody else touches it.
 LOCK_TABLE_NEEDS = {
-    "acquire_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
+    "begin": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},  # and an abort request
     "release_lock": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
-    "plan_target": {"dynamodb:GetItem"},
-    "watch": {"dynamodb:GetItem"},  # an operator's abort request, for the parked executions
-    "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},  # renews the lock
+    # an operator's abort request, for the parked executions, and the lock a waiting one takes once free
+    "watch": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    "park": {"dynamodb:PutItem", "dynamodb:GetItem"},  # renews the lock before a router wait
 }
 WAITS_TABLE_NEEDS = {
-    "wait_for_router": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"},
-    "router_confirmed": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    # keeps a confirmation, and answers the rotation parked for it
+    "router_confirmed": {"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"},
     "roll_back": {"dynamodb:DeleteItem"},
-    "park": {"dynamodb:UpdateItem"},
-    # The watcher scans the parked tasks, answers (deletes) them, records heartbeats, and holds its lease.
-    "watch": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "park": {"dynamodb:UpdateItem", "dynamodb:PutItem"},  # parks, and takes the watcher's lease
+    # The watcher scans the parked tasks, reads router confirmations, answers (deletes) them, records
+    # heartbeats, and holds its lease.
+    "watch": {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 }
 DYNAMODB_ACTIONS = sorted(
     f"dynamodb:{op}" for op in botocore.session.get_session().get_service_model("dynamodb").operation_names
 )
 
 
-def table_grants(template: Template, kind: str) -> dict[str, set[str]]:
-    """Step -> the DynamoDB actions its role may take on the template's one table of this resource type."""
+def table_grants(template: Template, name: str) -> dict[str, set[str]]:
+    """Step -> the DynamoDB actions its role may take on the template's table whose logical id starts `name`."""
     env = ENVS[0]
     policies = Policies(template.raw, env)
-    (table,) = policies.of_type(kind)
+    tables = {**policies.of_type("AWS::DynamoDB::GlobalTable"), **policies.of_type("AWS::DynamoDB::Table")}
+    (table,) = [t for t in tables if t.startswith(name)]
     table_arn = env.arn("dynamodb", f"table/{table}")
     granted: dict[str, set[str]] = {}
     for step, role in policies.function_roles().items():
@@ -205,12 +211,19 @@ def table_grants(template: Template, kind: str) -> dict[str, set[str]]:
 
 
 def test_only_the_lock_and_abort_steps_reach_the_lock_table(template: Template) -> None:
-    assert table_grants(template, "AWS::DynamoDB::GlobalTable") == LOCK_TABLE_NEEDS
+    assert table_grants(template, "TargetLocks") == LOCK_TABLE_NEEDS
 
 
 def test_only_the_router_wait_steps_reach_the_task_tokens(template: Template) -> None:
     """The waits table holds task tokens (whoever has one can answer the waiting task)."""
-    assert table_grants(template, "AWS::DynamoDB::Table") == WAITS_TABLE_NEEDS
+    assert table_grants(template, "Waits") == WAITS_TABLE_NEEDS
+
+
+def test_only_the_steps_that_call_direct_connect_take_turns_in_its_budget(template: Template) -> None:
+    """The pace table holds one counter: each step that calls Direct Connect takes its slot (an update), and the
+    watcher, whose reads are set aside from the budget, does not."""
+    paced = ("prepare", "begin", "roll_back", "clean_up", "restore_previous", "plan", "drift_check")
+    assert table_grants(template, "DirectConnectPace") == {step: {"dynamodb:UpdateItem"} for step in paced}
 
 
 # ---- 3. Whoever writes to a KMS-encrypted resource can use its key ----
@@ -289,28 +302,28 @@ def test_every_writer_of_an_encrypted_resource_can_use_its_key(managed: Template
     for kind, key_property in NOT_MODELED.items():
         for logical_id, resource in policies.of_type(kind).items():
             assert not resource["Properties"].get(key_property), f"{logical_id} is encrypted: teach this test its key"
-    # Not vacuous: the topic (the workflow's role and the alarms publish) and both secrets (the rotation writes).
+    # Not vacuous: the topic (the reporting steps and the alarms publish) and both secrets (the rotation writes).
     roles = policies.function_roles()
-    machine_role = next(r for r in policies.roles() if "StateMachineRole" in r)
     topic_writers = [w for t, w in checked.items() if t.startswith("NotificationsTopic")]
-    assert topic_writers == [{machine_role, "cloudwatch.amazonaws.com"}]
+    assert topic_writers == [{roles["report"], roles["report_failure"], "cloudwatch.amazonaws.com"}]
     secret_writers = [w for t, w in checked.items() if t.startswith("ManagedSecrets")]
     assert secret_writers == [{roles["rotate_secret"]}] * 2
 
 
-def test_the_workflow_can_publish_its_results_to_the_encrypted_topic(managed: Template) -> None:
-    # The SnsPublish states run as the state machine's role; without the key the publish fails on AWS and the
-    # workflow's Catch hides it.
+def test_the_reporting_steps_can_publish_the_results_to_the_encrypted_topic(managed: Template) -> None:
+    # Report and ReportFailure publish; without the key the publish fails on AWS (and is only logged and counted).
     env = ENVS[0]
     policies = Policies(managed.raw, env)
-    machine_role = next(r for r in policies.roles() if "StateMachineRole" in r)
     (topic_id,) = policies.of_type("AWS::SNS::Topic")
     key_arn = policies.resolve(policies.resources[topic_id]["Properties"]["KmsMasterKeyId"])
-    assert policies.allowed(
-        Request(machine_role, "sns:Publish", policies.resolve({"Ref": topic_id}), {"aws:SecureTransport": "true"})
-    )
-    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        assert policies.key_allowed(Request(machine_role, action, key_arn))
+    via_sns = {"kms:ViaService": f"sns.{env.region}.amazonaws.com"}
+    for step in ("report", "report_failure"):
+        role = policies.function_roles()[step]
+        topic = policies.resolve({"Ref": topic_id})
+        assert policies.allowed(Request(role, "sns:Publish", topic, {"aws:SecureTransport": "true"})), step
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert policies.key_allowed(Request(role, action, key_arn, via_sns)), (step, action)
+            assert not policies.key_allowed(Request(role, action, key_arn)), (step, action)  # only through SNS
 
 
 def test_no_role_holds_kms_actions_it_does_not_use(managed: Template) -> None:

@@ -44,8 +44,9 @@ def resources_text(statement: dict[str, Any]) -> str:
 
 def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_handler(template: Template) -> None:
     functions = template.resources("AWS::Lambda::Function")
-    # 16 workflow steps (Plan: the dry run), the intake, the rotation, the drift check, the router confirmation
-    assert len(functions) == 20
+    # 11 workflow steps (Plan: the dry run; park: every wait), the watcher's tick, the intake, the rotation, the
+    # drift check, the router confirmation
+    assert len(functions) == 16
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -66,28 +67,37 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     describe = {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
     read_secret = {"secretsmanager:GetSecretValue", "kms:Decrypt"}  # kms: secrets under the stack's key
     associate = {"directconnect:AssociateMacSecKey", "iam:CreateServiceLinkedRole", "iam:GetRole"}
+    # Every step that calls Direct Connect takes its turn in the stack's budget (an update of the pace table).
+    pace = {"dynamodb:UpdateItem"}
     # Prepare decides from metadata: it never reads key material.
-    assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret"}
-    assert granted["associate"] == describe | read_secret | associate
-    read_abort = {"dynamodb:GetItem"}  # an operator's abort request (an item of the lock table)
+    assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret"} | pace
+    plan_reads = describe | read_secret | {"secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"}
+    lock = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}  # an abort request is read there too
+    # Begin takes the lock, decides again (the new key's CKN, which old keys a version holds) and associates.
+    assert granted["begin"] == plan_reads | associate | lock | pace
     # Under routerConfirmation callback: events for the router automation on the default bus (one type each).
     put_events = {"events:PutEvents"}
-    assert granted["remove_old_keys"] == describe | {"directconnect:DisassociateMacSecKey"}
+    disassociate = {"directconnect:DisassociateMacSecKey"}
+    assert granted["clean_up"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"} | (
+        disassociate | pace
+    )
     # RollBackNewKey also forgets a confirmation of the key it rolled back (the waits table, under the stack's key).
     waits_key = {"kms:Decrypt"}  # DynamoDB decrypts the table key with the caller's credentials
-    assert granted["roll_back"] == granted["remove_old_keys"] | put_events | {"dynamodb:DeleteItem"} | waits_key
+    assert granted["roll_back"] == describe | disassociate | put_events | {"dynamodb:DeleteItem"} | waits_key | pace
     assert granted["ask_router"] == put_events
     answer = {"states:SendTaskSuccess"}
-    lock_table = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
-    # A router wait round renews the lock, reads an abort request, parks its token and answers it.
-    assert granted["wait_for_router"] == lock_table | waits_key | answer
-    # The watcher: one read of the fleet a tick, the parked tasks (answers, heartbeats, its lease), abort requests,
-    # the watcher's successor, and the router automation's event once old keys are gone.
+    # Parking: the task token (an update), the watcher's lease (a put), the lock renewed before a router wait,
+    # and the watcher started.
+    assert granted["park"] == {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"} | waits_key | {
+        "states:StartExecution"
+    }
+    # The watcher: one read of the fleet a tick, the parked tasks (answers, diversions, heartbeats, its lease),
+    # abort requests and locks, the watcher's successor, and the router automation's event once old keys are gone.
     assert (
         granted["watch"]
         == describe
         | answer
-        | {"states:SendTaskHeartbeat", "states:StartExecution"}
+        | {"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:StartExecution"}
         | {
             "dynamodb:Scan",
             "dynamodb:PutItem",
@@ -98,28 +108,33 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
         | waits_key
         | put_events
     )
-    assert granted["park"] == {"dynamodb:UpdateItem", "states:StartExecution"} | waits_key
-    assert granted["router_confirmed"] == {"dynamodb:PutItem", "dynamodb:DeleteItem"} | waits_key | answer | {
+    assert granted["router_confirmed"] == {
+        "dynamodb:PutItem",
+        "dynamodb:Scan",
+        "dynamodb:DeleteItem",
+    } | waits_key | answer | {
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     }
-    assert granted["tighten_encryption"] == describe | {"directconnect:UpdateConnection", "directconnect:UpdateLag"}
     # The restore finds the planned keys' pairs among every version of the secret.
-    assert granted["restore_previous"] == granted["associate"] | {"secretsmanager:ListSecretVersionIds"}
-    assert granted["report"] == granted["report_failure"] == set()
+    assert (
+        granted["restore_previous"]
+        == describe | read_secret | associate | {"secretsmanager:ListSecretVersionIds"} | pace
+    )
+    # The reports publish to the notification topic (its key only as SNS uses it for them).
+    notify = {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}
+    assert granted["report"] == granted["report_failure"] == notify
     dead_letters = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
     assert granted["intake"] == {"secretsmanager:DescribeSecret", "states:StartExecution"} | dead_letters
     write_secret = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
     # Secrets Manager asks KMS for a data key on PutSecretValue, and decrypts on GetSecretValue: nothing else.
     key_use = {"kms:GenerateDataKey"}
     assert granted["rotate_secret"] == read_secret | write_secret | key_use | {"secretsmanager:DescribeSecret"}
-    plan_reads = describe | read_secret | {"secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"}
-    assert granted["plan_target"] == plan_reads | read_abort
-    # A dry run decides as PlanTarget does, with the same reads and nothing more (no lock, no abort to read).
-    assert granted["plan"] == plan_reads
-    assert granted["acquire_lock"] == granted["release_lock"] == lock_table
-    assert granted["drift_check"] == describe | read_secret | {"secretsmanager:ListSecrets"}
+    # A dry run decides as Begin does, with the same reads and nothing more (no lock, no abort to read).
+    assert granted["plan"] == plan_reads | pace
+    assert granted["release_lock"] == lock
+    assert granted["drift_check"] == describe | read_secret | {"secretsmanager:ListSecrets"} | pace
 
 
 def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(template: Template) -> None:
@@ -129,7 +144,8 @@ def test_no_direct_connect_or_secrets_manager_action_has_a_wildcard_resource(tem
             text = resources_text(statement)
             # X-Ray, ListSecrets and SendTaskSuccess (the token names the task) have no resource-level permissions
             # (the drift check filters by prefix).
-            unscoped = XRAY | {"secretsmanager:ListSecrets", "states:SendTaskSuccess", "states:SendTaskHeartbeat"}
+            unscoped = XRAY | {"secretsmanager:ListSecrets"}
+            unscoped |= {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
             if step == "watch":  # DescribeConnections/DescribeLags without an id: the whole fleet, one read a tick
                 unscoped |= {"directconnect:DescribeConnections", "directconnect:DescribeLags"}
             assert statement["Resource"] != "*" or scoped <= unscoped, (step, scoped)
@@ -167,7 +183,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
         for n, s in all_states(definition(template)["States"]).items()
         if s["Type"] == "Task" and ":lambda:" in s["Resource"]
     }
-    assert len(tasks) == 17  # Plan (the dry run) and the router's AskRouter and WaitForRouter included
+    assert len(tasks) == 16  # Plan (the dry run), AskRouter and the five parked waits included
     for name, task in tasks.items():
         retries = {tuple(r["ErrorEquals"]): r for r in task["Retry"]}
         assert set(retries) == {tuple(LAMBDA_SERVICE_ERRORS), tuple(LAMBDA_RUNTIME_ERRORS), tuple(TRANSIENT_ERRORS)}
@@ -176,7 +192,7 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
     # The steps that run once old keys are going never give up on a crash sooner than on throttling.
     for name, task in tasks.items():
         runtime = next(r for r in task["Retry"] if r["ErrorEquals"] == LAMBDA_RUNTIME_ERRORS)
-        safety_net = name in ("RemoveOldKeys", "WaitForRemoval", "RestorePreviousKey")
+        safety_net = name in ("CleanUp", "WaitForRemoval", "RestorePreviousKey", "WaitForRestore")
         assert runtime["MaxAttempts"] == (10 if safety_net else 2)
     assert set(TRANSIENT_ERRORS) == {
         "ThrottlingException",
@@ -189,26 +205,42 @@ def test_every_lambda_task_retries_service_errors_and_throttling_with_jitter_but
     assert raised <= {cls.__name__ for cls in errors.RotationError.__subclasses__()} & set(TRANSIENT_ERRORS)
 
 
-def test_every_loop_waits_the_configured_interval_and_is_bounded_by_its_check(template: Template) -> None:
+def test_no_state_waits_on_a_timer_every_wait_parks_on_the_watcher(template: Template) -> None:
     states = all_states(definition(template)["States"])
-    waits = {n: s for n, s in states.items() if s["Type"] == "Wait"}
-    assert set(waits) == {"WaitForRestore", "WaitForLock"}  # the others park on the watcher (below)
-    for name, wait in waits.items():
-        assert wait["SecondsPath"] == "$.poll.intervalSeconds", name
-        check = states[wait["Next"]]
-        choice = states[check["Next"]]
-        assert choice["Type"] == "Choice"
-        # The only edge back to the Wait is the check's "still in progress" status; the check turns
-        # into a terminal status once poll.attempt reaches poll.maxAttempts.
-        back = [c for c in choice["Choices"] if c["Next"] == name]
-        assert len(back) == 1 and back[0]["Variable"] == "$.status", name
-        assert choice["Default"] != name
+    assert not [n for n, s in states.items() if s["Type"] == "Wait"]
+    parked = {n: s for n, s in states.items() if s["Type"] == "Task" and "waitForTaskToken" in s["Resource"]}
+    conditions = {n: s["Parameters"]["Payload"]["condition"] for n, s in parked.items()}
+    assert conditions == {
+        "WaitForLock": "lockFree",
+        "WaitForRouter": "routerConfirmed",
+        "WaitForAssociation": "associated",
+        "WaitForRemoval": "removed",
+        "WaitForRestore": "restored",
+    }
+    for name, task in parked.items():
+        # A minute for the waits the watcher reads Direct Connect for; five for the lock and router waits (each also
+        # answered by its own event, beaten on the watcher's slowest tick).
+        assert task["HeartbeatSeconds"] == (300 if name in ("WaitForLock", "WaitForRouter") else 60), name
+    # A wait leads on only to a Choice on the watcher's answer, or (association, removal: the usual outcome) to the
+    # next step, with the other outcomes diverted by a task failure to the roll-back or the restore.
+    assert {n: states[t["Next"]]["Type"] for n, t in parked.items()} == {
+        "WaitForLock": "Choice",
+        "WaitForRouter": "Choice",
+        "WaitForAssociation": "Task",
+        "WaitForRemoval": "Task",
+        "WaitForRestore": "Choice",
+    }
+    diverted = {n: [c for c in t["Catch"] if c["ResultPath"] == "$.answer"] for n, t in parked.items()}
+    assert {n: [(c["ErrorEquals"], c["Next"]) for c in d] for n, d in diverted.items() if d} == {
+        "WaitForAssociation": [(["KeyNotAssociated"], "RollBackNewKey")],
+        "WaitForRemoval": [(["EncryptionDown"], "RestorePreviousKey")],
+    }
 
 
 def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Template) -> None:
     states = all_states(definition(template)["States"])
     fails = {n: s for n, s in states.items() if s["Type"] == "Fail"}
-    # TargetBusy and TargetAborted: only from LockAcquired?, where no lock is held.
+    # TargetBusy and TargetAborted: only where no lock is held (never taken, or given back by Begin).
     assert set(fails) == {"RotationFailed", "TargetFailed", "TargetBusy", "TargetAborted"}
     assert all("ErrorPath" in s and "CausePath" in s for s in fails.values())
     # Inside an iteration every way to TargetFailed releases the target's lock first.
@@ -222,8 +254,8 @@ def test_failures_end_in_fail_states_with_stable_error_and_cause(template: Templ
 
 def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> None:
     # The status "aborted" (an operator's abort) leads out of the iteration only before any old key is removed:
-    # LockAcquired? (no lock held), WhereToStart? (after PlanTarget: release the lock), NewKeyAssociated? (its
-    # default, RollBackNewKey, removes the new key; the old ones are still there).
+    # LockTaken? (no lock held), WhereToStart? (Begin gave its lock back), the association wait (its diversion,
+    # RollBackNewKey, removes the new key; the old ones are still there) and RouterConfirmed? (the same).
     iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
     routed = {
         name: rule["Next"]
@@ -232,24 +264,19 @@ def test_an_abort_is_routed_only_from_the_safe_points(template: Template) -> Non
         for rule in state["Choices"]
         if rule.get("StringEquals") == "aborted"
     }
-    assert routed == {"LockAcquired?": "TargetAborted", "WhereToStart?": "ReleaseLockAfterFailure"}
-    assert iteration["WhereToStart?"]["Choices"][0] == {
-        "Variable": "$.status",
-        "StringEquals": "aborted",
-        "Next": "ReleaseLockAfterFailure",
-    }
-    assert iteration["NewKeyAssociated?"]["Default"] == "RollBackNewKey"
+    assert routed == {"LockTaken?": "TargetAborted", "WhereToStart?": "TargetAborted"}
+    assert iteration["RouterConfirmed?"]["Default"] == "RollBackNewKey"
     assert iteration["RollBackNewKey"]["Next"] == "ReleaseLockAfterFailure"
 
 
 def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(template: Template) -> None:
     iteration = definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["States"]
     lambda_tasks = {n: s for n, s in iteration.items() if s["Type"] == "Task"}
-    unguarded = {"AcquireLock", "ReleaseLock", "ReleaseLockAfterFailure"}  # nothing held yet / the release itself
+    unguarded = {"ReleaseLock", "ReleaseLockAfterFailure"}  # the release itself
     for name, task in lambda_tasks.items():
         if name in unguarded:
             assert "Catch" not in task, name
-        elif name in ("WaitForAssociation", "WaitForRemoval"):  # parked on the watcher
+        elif name.startswith("WaitFor"):  # parked on the watcher
             assert task["Catch"][-1] == {
                 "ErrorEquals": ["States.ALL"],
                 "ResultPath": "$.caught",
@@ -257,26 +284,24 @@ def test_every_step_that_may_hold_the_lock_releases_it_on_an_unexpected_error(te
             }
             assert [c["ErrorEquals"] for c in task["Catch"][:2]] == [["States.HeartbeatTimeout"], ["States.Timeout"]]
             assert task["Catch"][0]["Next"] == f"{name}Again" and iteration[f"{name}Again"]["Next"] == name
-        elif name == "WaitForRouter":  # a round that times out starts the next one (which checks the deadline)
-            assert task["Catch"] == [
-                {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "NextRouterRound"},
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "ReleaseLockAfterFailure"},
-            ]
         else:
             assert task["Catch"] == [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "ReleaseLockAfterFailure"}
             ], name
-    assert iteration["ReleaseLock"]["Next"] == "TargetDone"
-    assert definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["StartAt"] == "AcquireLock"
+    assert iteration["ReleaseLock"]["End"] is True  # the last state of a target's iteration
+    assert definition(template)["States"]["RotateEachTarget"]["ItemProcessor"]["StartAt"] == "Begin"
+    # The release names the execution as the lock's owner: a failed step's input may predate the lock.
+    for name in ("ReleaseLock", "ReleaseLockAfterFailure"):
+        assert iteration[name]["Parameters"]["executionId.$"] == "$$.Execution.Id", name
 
 
-def test_notifications_never_change_the_outcome(template: Template) -> None:
-    states = all_states(definition(template)["States"])
-    for name, then in (("NotifyResult", "RotationSucceeded"), ("NotifyFailure", "RotationFailed")):
-        assert states[name]["Resource"] == "arn:aws:states:::sns:publish"
-        assert states[name]["Next"] == then
-        assert states[name]["Catch"][0]["Next"] == then
-        assert states[name]["ResultPath"] is None
+def test_the_reports_notify_and_end_the_execution(template: Template) -> None:
+    # Report and ReportFailure publish the result themselves (gateways/notifications.py: a failed publish is logged
+    # and counted, never an error), which saves a state transition per rotation.
+    states = definition(template)["States"]
+    assert not [n for n, s in all_states(states).items() if ":sns:" in s.get("Resource", "")]
+    assert states["Report"]["End"] is True
+    assert states["ReportFailure"]["Next"] == "RotationFailed"
 
 
 def test_the_state_machine_is_standard_logged_and_traced(template: Template) -> None:
@@ -311,9 +336,9 @@ def test_cfn_lint_passes(template: Template) -> None:
         ({"keyReaders": "arn:aws:iam::123456789012:root"}, "keyReaders"),
         ({"keyReaders": "arn:aws:sts::123456789012:assumed-role/r/s"}, "keyReaders"),
         ({"keyReaders": ["arn:aws:iam::123456789012:user/a", "arn:aws:iam::123456789012:user/a"]}, "twice"),
-        ({"pollIntervalSeconds": 1, "associationTimeoutSeconds": 7200}, "history events"),
+        ({"associationTimeoutSeconds": 86400, "routerConfirmationTimeoutSeconds": 86400}, "history events"),
         ({"logRetentionDays": 42}, "logRetentionDays"),
-        ({"maxTargetsPerSecret": 5}, "25,000"),
+        ({"maxTargetsPerSecret": 7}, "25,000"),
         ({"notificationEmail": "ops"}, "notificationEmail"),
         ({"maxConcurrentTargets": 100}, "maxConcurrentTargets"),
     ],

@@ -24,18 +24,15 @@ from tests.properties import counting
 SHARDS = 8  # small enough for the two test workers to share them evenly
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SOAK = os.environ.get("PROPERTY_SOAK") == "1"
-STEPS = [  # every step function a rotation runs, the intake included
+STEPS = [  # every step function a rotation runs, the intake and the watcher's included
     "rotate_secret",
     "intake",
     "prepare",
-    "acquire_lock",
-    "plan_target",
-    "associate",
-    "check_association",
+    "begin",
+    "park",
+    "watch",
     "roll_back",
-    "tighten_encryption",
-    "remove_old_keys",
-    "check_removal",
+    "clean_up",
     "restore_previous",
     "release_lock",
     "report",

@@ -20,14 +20,16 @@ from local.directconnect.backend import OperationFault
 from local.lambdas import LambdaContext
 from macsec_rotation import clients
 from macsec_rotation.errors import AssociationRejected, InvalidInput
-from macsec_rotation.handlers import associate
+from macsec_rotation.handlers import begin
 from macsec_rotation.handlers._step import step_handler
 from macsec_rotation.models import Poll, TargetRotation
 from macsec_rotation.observability import SDK_LOGGERS, logger, metrics
 from tests.conftest import REGION, Emulated, assert_no_key_material, new_key
 
 TARGET = "dxcon-aaaa1111"
-CONTEXT = LambdaContext(function_name="Associate", invoked_function_arn="arn:aws:lambda:us-east-1:1:function:a")
+CONTEXT = LambdaContext(function_name="Begin", invoked_function_arn="arn:aws:lambda:us-east-1:1:function:a")
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rotation:e1"
+LOCKS = "locks"
 EMULATOR_LOGGERS = ("moto", "local", "responses", "werkzeug")  # the embedded AWS, not the function
 
 
@@ -61,15 +63,23 @@ def logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
 def rotation(
     emulated: Emulated, monkeypatch: pytest.MonkeyPatch, dx: Any = None, sm: Any = None
 ) -> tuple[dict[str, Any], str]:
-    """Associate's state for a connection with one old key, to the new pair in the secret; the functions' own
-    clients (made by clients.py) are these."""
+    """Begin's state for a connection with one old key, to the new pair in the secret (Begin takes the lock,
+    decides again and associates the new key); the functions' own clients (made by clients.py) are these."""
     connection = Connection(TARGET, "c", True, "should_encrypt", tags={"macsec:secret": "macsec/x"})
     emulated.backend.add_connection(connection)
     emulated.backend.seed_key(connection, *new_key())
     ckn, cak = new_key()
     arn = emulated.secret("macsec/x", {"ckn": ckn, "cak": cak}, {"macsec:target": TARGET})
     (version,) = emulated.secrets.describe_secret(SecretId=arn)["VersionIdsToStages"]
-    made = {"directconnect": dx or emulated.dx, "secretsmanager": sm or emulated.secrets}
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=LOCKS,
+        KeySchema=[{"AttributeName": "target", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "target", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("LOCK_TABLE_NAME", LOCKS)
+    made = {"directconnect": dx or emulated.dx, "secretsmanager": sm or emulated.secrets, "dynamodb": dynamodb}
     monkeypatch.setattr(clients, "_default", made.__getitem__)
     item = TargetRotation(
         secret_arn=arn,
@@ -80,7 +90,7 @@ def rotation(
         action="Associate",
         poll=Poll(interval_seconds=10, max_attempts=3),
     )
-    return item.dump(), cak
+    return {"item": item.dump(), "executionId": EXECUTION}, cak
 
 
 def invoked(handler: Any, event: Any, logs: io.StringIO) -> dict[str, Any]:
@@ -109,8 +119,8 @@ def test_a_parameter_validation_error_that_prints_the_cak_leaves_redacted_under_
 
     dx.meta.events.register("before-parameter-build.direct-connect.AssociateMacSecKey", cak_as_bytes)
     event, cak = rotation(emulated, monkeypatch, dx=dx)
-    # When Associate runs
-    error = escaping(associate.handler, event, logs)
+    # When Begin runs
+    error = escaping(begin.handler, event, logs)
     # Then the error keeps botocore's name and the parameter it is about, not the value
     assert type(error).__name__ == "ParamValidationError"
     assert "Invalid type for parameter cak" in str(error) and "<redacted: 64 hex digits>" in str(error)
@@ -125,10 +135,13 @@ def test_a_service_error_that_echoes_the_cak_leaves_redacted_under_its_code(
     sm = boto3.client("secretsmanager", region_name=REGION)
     event, cak = rotation(emulated, monkeypatch, sm=sm)
     stubber = Stubber(sm)
+    described = emulated.secrets.describe_secret(SecretId=event["item"]["secretArn"])
+    described.pop("ResponseMetadata")
+    stubber.add_response("describe_secret", described)  # Begin decides again under the lock first
     stubber.add_client_error("get_secret_value", "DecryptionFailure", f"cannot decrypt {{'cak': '{cak}'}}", 400)
-    # When Associate runs
+    # When Begin runs
     with stubber:
-        error = escaping(associate.handler, event, logs)
+        error = escaping(begin.handler, event, logs)
     # Then it leaves under the service's error code, with the service's words and no key material
     assert type(error).__name__ == "DecryptionFailure"
     assert "cannot decrypt" in str(error)
@@ -143,11 +156,11 @@ def test_a_refusal_that_echoes_the_cak_fails_association_rejected_naming_the_ckn
     text = f"Invalid MACsec key for {TARGET}: cak {cak} was not accepted"
     refusal = OperationFault("AssociateMacSecKey", "DirectConnectClientException", 1, text)
     emulated.backend.faults.operations.append(refusal)
-    # When Associate runs
-    error = escaping(associate.handler, event, logs)
+    # When Begin runs
+    error = escaping(begin.handler, event, logs)
     # Then the run fails AssociationRejected: the cause names the key by its CKN and keeps the service's reason
     assert isinstance(error, AssociationRejected)
-    assert event["newCkn"] in str(error) and "was not accepted" in str(error)
+    assert event["item"]["newCkn"] in str(error) and "was not accepted" in str(error)
     assert_no_key_material({"error": str(error), "logs": logs.getvalue()}, [cak])
 
 
@@ -155,7 +168,8 @@ def test_malformed_state_with_a_cak_in_a_field_is_refused_without_showing_it(
     emulated: Emulated, monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
 ) -> None:
     event, cak = rotation(emulated, monkeypatch)
-    error = escaping(associate.handler, {**event, "targetType": cak, "poll": {"intervalSeconds": cak[:30]}}, logs)
+    item = {**event["item"], "targetType": cak, "poll": {"intervalSeconds": cak[:30]}}
+    error = escaping(begin.handler, {**event, "item": item}, logs)
     assert type(error).__name__ == "ValidationError" and "targetType" in str(error)
     assert_no_key_material({"error": str(error), "logs": logs.getvalue()}, [cak])
 
@@ -165,8 +179,8 @@ def test_sdk_debug_logging_stays_off_when_the_root_logger_runs_at_debug(
 ) -> None:
     # Given the root logger at DEBUG (botocore logs every request body there, AssociateMacSecKey's holds the CAK)
     event, cak = rotation(emulated, monkeypatch)
-    # When Associate puts the key on the connection
-    assert invoked(associate.handler, event, logs)["status"] == "associating"
+    # When Begin puts the key on the connection
+    assert invoked(begin.handler, event, logs)["status"] == "associating"
     # Then the function's own lines are there, and no SDK line, no CAK
     assert "key associated" in logs.getvalue()
     assert "Making request" not in logs.getvalue()

@@ -1,12 +1,13 @@
-"""Every bounded wait at its bound, against the emulator: one round before the bound the step still waits, at
-the bound it ends with its terminal status (and only then its error), and past the bound nothing goes back to
-waiting (the state machine's Choice loops on the waiting status alone). Each bound comes from the settings, so
-the timeout an operator configures is the one the loop honours."""
+"""Every parked wait at its bound, against the emulator and the watcher as the workflow runs it: up to the bound the
+watcher keeps the task parked, at the first tick from the bound it answers with the wait's terminal status (and only
+then its error), and an answered task is never answered again. Each bound comes from the settings (or the wait's
+timeout, as the workflow parks it), so the timeout an operator configures is the one the watcher honours."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
 
 import boto3
 import pytest
@@ -14,15 +15,17 @@ import pytest
 from local.directconnect import Connection
 from macsec_rotation.clients import directconnect, secrets
 from macsec_rotation.errors import TargetNotAuthorized
-from macsec_rotation.gateways.locks import LocksGateway
-from macsec_rotation.logic.association import associate_new_key, check_association
-from macsec_rotation.logic.cleanup import check_removal, remove_old_keys
+from macsec_rotation.gateways.directconnect import Target
+from macsec_rotation.logic.association import associate_new_key
+from macsec_rotation.logic.cleanup import removal_status, remove_old_keys
+from macsec_rotation.logic.conditions import ASSOCIATED, LOCK_FREE, REMOVED, RESTORED, ROUTER_CONFIRMED
 from macsec_rotation.logic.lock import acquire_lock, release_lock
 from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
 from macsec_rotation.logic.restore import restore_previous_keys
 from macsec_rotation.models import ConsoleInput, Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
-from tests.conftest import REGION, Emulated, ManualClock, new_key
+from tests.conftest import REGION, Emulated, new_key
+from tests.unit.recorded import Watching, diverted, dynamodb_tables
 
 TARGET = "dxcon-aaaa1111"
 SETTINGS = RuntimeSettings(
@@ -30,45 +33,44 @@ SETTINGS = RuntimeSettings(
     association_timeout_seconds=300,
     disassociation_timeout_seconds=60,
     encryption_settle_seconds=30,
-    lock_poll_seconds=30,
     lock_ttl_seconds=120,
 )
 # The bounds these settings must give, worked out by hand.
-ASSOCIATION_BOUND = 30  # 300 s at 10 s a round
-REMOVAL_BOUND = 10  # (60 s to go + 30 s settle) at 10 s a round, and one round more
-LINGER_BOUND = 6  # old keys may linger 60 s; the rounds after that are the settle period's
-RESTORE_BOUND = 40  # (60 s to go + 300 s to associate + 30 s settle) at 10 s a round, and one round more
-LOCK_BOUND = 4  # a lock lives 120 s, tried every 30 s
-PAST_ANY_BOUND = 200  # a broken bound fails the test instead of hanging it
-
-Step = Callable[[TargetRotation], TargetRotation]
+ASSOCIATION_BOUND = 300  # the association timeout
+LINGER_BOUND = 60  # old keys may linger the disassociation timeout; the time after it is the settle period's
+REMOVAL_BOUND = 90  # 60 s to go + 30 s settle: how long the workflow parks the removal
+RESTORE_BOUND = 390  # 60 s to go + 300 s to associate + 30 s settle
+LOCK_BOUND = 120  # as long as a lock lives
+TICK, BEAT = 4, 20  # the watcher's pace while Direct Connect is watched, and otherwise
+PAST_ANY_BOUND = 3600  # a broken bound fails the test instead of hanging it
 
 
 def pair(key: tuple[str, str]) -> dict[str, str]:
     return {"ckn": key[0], "cak": key[1]}
 
 
-def rounds(
-    step: Step, item: TargetRotation, waiting: str, clock: ManualClock, *, wait_first: bool = True
-) -> list[TargetRotation]:
-    """Each answer of a wait loop run as the state machine runs it: (Wait, step) again while the step answers
-    `waiting`, every Wait as long as the answer's poll interval."""
-    answers: list[TargetRotation] = []
-    while len(answers) < PAST_ANY_BOUND:
-        if answers or wait_first:
-            clock.advance((answers[-1] if answers else item).poll.interval_seconds)
-        answers.append(step(answers[-1] if answers else item))
-        if answers[-1].status != waiting:
-            break
-    return answers
+class Fleet:
+    """Direct Connect as the watcher reads it (once a tick, every target); counts the reads."""
+
+    def __init__(self, emulated: Emulated) -> None:
+        self.dx = directconnect(emulated.dx)
+        self.reads = 0
+
+    def __call__(self) -> Mapping[str, Target]:
+        self.reads += 1
+        return self.dx.describe_all()
 
 
-def statuses(answers: list[TargetRotation]) -> list[str]:
-    return [a.status for a in answers]
+def watching(emulated: Emulated) -> Watching:
+    waits, locks = dynamodb_tables(boto3.client("dynamodb", region_name=REGION))
+    return Watching(waits, locks, Fleet(emulated), emulated.clock, SETTINGS)
 
 
-def at_attempt(item: TargetRotation, attempt: int) -> TargetRotation:
-    return item.model_copy(update={"poll": item.poll.model_copy(update={"attempt": attempt})})
+def answered_at_the_first_tick_from(watch: Watching, moment: float) -> None:
+    """The answer came at the first tick at or after `moment`: every earlier tick kept the task parked."""
+    assert watch.ticked_at[-1] >= moment
+    assert all(at < moment for at in watch.ticked_at[:-1] if at != watch.ticked_at[-1])
+    assert watch.ticked_at[-1] - moment < TICK
 
 
 def link(emulated: Emulated, *, router_has_new_key: bool = True) -> tuple[Connection, tuple[str, str]]:
@@ -87,7 +89,8 @@ def associated(emulated: Emulated) -> TargetRotation:
     """The rotation planned under its lock and its new key put on the link."""
     sm, dx = secrets(emulated.secrets), directconnect(emulated.dx)
     (item,) = plan_rotation(ConsoleInput(secret_id="macsec/x"), sm, dx, SETTINGS).targets
-    return associate_new_key(replan_under_lock(item, sm, dx, SETTINGS), sm, dx)
+    item = associate_new_key(replan_under_lock(item, sm, dx, SETTINGS), sm, dx)
+    return item.model_copy(update={"lock_owner": "exec-1"})
 
 
 def removing(emulated: Emulated) -> TargetRotation:
@@ -97,103 +100,125 @@ def removing(emulated: Emulated) -> TargetRotation:
     return remove_old_keys(item, directconnect(emulated.dx), SETTINGS)
 
 
+def encryption_down(emulated: Emulated) -> TargetRotation:
+    """The new key the router lacks associated, the old key removed, and the removal wait's first look (10 s on)
+    finding encryption down."""
+    link(emulated, router_has_new_key=False)
+    item = removing(emulated)
+    emulated.clock.advance(10)
+    down = removal_status(item, directconnect(emulated.dx).describe(TARGET), 10, SETTINGS)
+    assert down.status == "encryptionDown"
+    return down
+
+
+def restore_round(emulated: Emulated, item: TargetRotation) -> TargetRotation:
+    return restore_previous_keys(item, secrets(emulated.secrets), directconnect(emulated.dx), SETTINGS)
+
+
+def held_lock(watch: Watching, owner: str, target: str = TARGET, seconds: float = 3600) -> None:
+    now = watch.clock.now()
+    assert watch.locks.acquire(target, owner, now, now + seconds) is None
+
+
+def waiting_item(owner: str, target: str = TARGET, **update: Any) -> TargetRotation:
+    return TargetRotation(
+        secret_arn="arn",
+        version_id="v",
+        target=target,
+        target_type="connection",
+        new_ckn="ab" * 32,
+        lock_owner=owner,
+        poll=Poll(interval_seconds=10, max_attempts=1),
+        **update,
+    )
+
+
 # ---- the bounds come from the settings ----
 
 
 @pytest.mark.parametrize(
-    ("settings", "association", "removal", "restore", "lock"),
+    ("settings", "restore", "lease"),
     [
-        (SETTINGS, ASSOCIATION_BOUND, REMOVAL_BOUND, RESTORE_BOUND, LOCK_BOUND),
-        (RuntimeSettings(), 180, 94, 274, 90),  # the documented defaults
-        (
-            RuntimeSettings(
-                poll_interval_seconds=7,
-                association_timeout_seconds=100,
-                disassociation_timeout_seconds=50,
-                encryption_settle_seconds=0,
-                lock_poll_seconds=45,
-                lock_ttl_seconds=100,
-            ),
-            15,  # 100 / 7 rounded up: the wait covers the whole timeout
-            9,
-            23,
-            3,
-        ),
+        (SETTINGS, RESTORE_BOUND, 50),
+        (RuntimeSettings(), 900 + 1800 + 30, 50),  # the documented defaults
+        (RuntimeSettings(watcher_tick_seconds=30, watcher_beat_seconds=10, encryption_settle_seconds=0), 2700, 70),
+        (RuntimeSettings(watcher_tick_seconds=2, watcher_beat_seconds=5), 2730, 30),
     ],
-    ids=["these-tests", "defaults", "uneven-rounds"],
+    ids=["these-tests", "defaults", "slow-tick", "fast-beat"],
 )
-def test_each_bound_covers_its_configured_time_and_no_more_than_a_round_beyond(
-    settings: RuntimeSettings, association: int, removal: int, restore: int, lock: int
-) -> None:
-    assert settings.poll_for(settings.association_timeout_seconds).max_attempts == association
-    assert settings.removal_poll().max_attempts == removal
-    assert settings.restore_poll().max_attempts == restore
-    assert settings.lock_poll().max_attempts == lock
-    for poll, seconds in (
-        (settings.poll_for(settings.association_timeout_seconds), settings.association_timeout_seconds),
-        (settings.lock_poll(), settings.lock_ttl_seconds),
-    ):
-        assert (poll.max_attempts - 1) * poll.interval_seconds < seconds <= poll.max_attempts * poll.interval_seconds
+def test_each_bound_covers_its_configured_time(settings: RuntimeSettings, restore: int, lease: int) -> None:
+    # The restore waits for an old key to go, a key to associate, then the settle period.
+    assert settings.restore_budget_seconds == restore
+    # The watcher's lease outlives the longest wait between two ticks twice over, and never less than 30 s.
+    assert settings.watcher_lease_seconds == lease
+    assert settings.watcher_lease_seconds > 2 * max(settings.watcher_tick_seconds, settings.watcher_beat_seconds)
 
 
-# ---- the association check ----
+# ---- the association wait ----
 
 
-def test_a_key_that_never_associates_times_out_at_the_bound_and_not_before(emulated: Emulated) -> None:
+def test_a_key_that_never_associates_times_out_at_the_deadline_and_not_before(emulated: Emulated) -> None:
     # Given a new key Direct Connect keeps `associating`
     connection, _ = link(emulated)
     connection.stuck_state = "associating"
     item = associated(emulated)
-    assert item.poll == Poll(interval_seconds=10, max_attempts=ASSOCIATION_BOUND)
-    started = emulated.clock.now()
+    watch = watching(emulated)
+    parked_at = emulated.clock.now()
 
-    # When the association is checked round after round
-    answers = rounds(lambda i: check_association(i, directconnect(emulated.dx)), item, "associating", emulated.clock)
+    # When the execution parks on it for the association timeout
+    watch.park(ASSOCIATED, item, "t1", SETTINGS.association_timeout_seconds)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
-    # Then it still waits at bound - 1 and times out at the bound, the whole configured timeout after the request
-    assert statuses(answers) == ["associating"] * (ASSOCIATION_BOUND - 1) + ["timedOut"]
-    assert answers[-1].poll.attempt == ASSOCIATION_BOUND
-    assert emulated.clock.now() - started == SETTINGS.association_timeout_seconds
-    # And asked again past the bound it does not go back to waiting
-    assert check_association(answers[-1], directconnect(emulated.dx)).status == "timedOut"
+    # Then the watcher fails the task to the roll-back at the first tick from the deadline, timedOut, the whole
+    # timeout after parking
+    state = diverted(answer, "KeyNotAssociated")
+    assert state["status"] == "timedOut" and state["waitedSeconds"] == ASSOCIATION_BOUND
+    answered_at_the_first_tick_from(watch, parked_at + ASSOCIATION_BOUND)
+    # And the answered task is no longer watched: the next tick ends the watcher with nothing to answer again
+    assert watch.waits.watched() == []
+    assert watch.tick().next == "done"
+    assert (list(watch.tasks.failures), watch.tasks.answers) == (["t1"], {})
 
 
-def test_a_key_that_becomes_associated_at_the_last_attempt_counts_as_associated(emulated: Emulated) -> None:
-    # Given a new key that takes exactly as long as the last check to associate
+def test_a_key_that_becomes_associated_at_the_deadline_counts_as_associated(emulated: Emulated) -> None:
+    # Given a new key that takes exactly the association timeout to associate
     link(emulated)
-    emulated.backend.behaviour.association_seconds = ASSOCIATION_BOUND * SETTINGS.poll_interval_seconds
+    emulated.backend.behaviour.association_seconds = SETTINGS.association_timeout_seconds
     item = associated(emulated)
+    watch = watching(emulated)
 
-    # When the association is checked round after round
-    answers = rounds(lambda i: check_association(i, directconnect(emulated.dx)), item, "associating", emulated.clock)
+    # When the execution parks on it for the association timeout
+    watch.park(ASSOCIATED, item, "t1", SETTINGS.association_timeout_seconds)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
-    # Then the last check finds it associated: the rotation goes on instead of rolling it back
-    assert statuses(answers) == ["associating"] * (ASSOCIATION_BOUND - 1) + ["associated"]
-    assert check_association(answers[-1], directconnect(emulated.dx)).status == "associated"
-
-
-# ---- the removal check ----
+    # Then the tick at the deadline finds it associated: the rotation goes on instead of rolling it back
+    assert answer["status"] == "associated" and answer["waitedSeconds"] == ASSOCIATION_BOUND
 
 
-def test_old_keys_that_linger_time_out_at_the_bound_and_not_before(emulated: Emulated) -> None:
+# ---- the removal wait (removal_status, parked for the disassociation timeout and the settle period) ----
+
+
+def test_old_keys_that_linger_time_out_at_the_disassociation_timeout_and_not_before(emulated: Emulated) -> None:
     # Given old keys Direct Connect keeps `disassociating`
     connection, old = link(emulated)
     connection.stuck_state = "disassociating"
     item = removing(emulated)
     assert item.removed_ckns == [old[0]]
-    assert item.poll == Poll(interval_seconds=10, max_attempts=REMOVAL_BOUND)
+    watch = watching(emulated)
+    parked_at = emulated.clock.now()
 
-    # When the removal is checked round after round
-    answers = rounds(lambda i: check_removal(i, directconnect(emulated.dx), SETTINGS), item, "removing", emulated.clock)
+    # When the execution parks on the removal
+    watch.park(REMOVED, item, "t1", REMOVAL_BOUND)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
-    # Then it waits without a failure until bound - 1, and fails DisassociationTimeout at the bound
-    assert statuses(answers) == ["removing"] * (LINGER_BOUND - 1) + ["timedOut"]
-    assert all(a.failure is None for a in answers[:-1])
-    assert answers[-1].failure is not None and answers[-1].failure.error == "DisassociationTimeout"
-    assert old[0] in answers[-1].failure.cause
-    # And asked again past the bound it does not go back to waiting
-    again = check_removal(answers[-1], directconnect(emulated.dx), SETTINGS)
-    assert again.status == "timedOut" and again.failure is not None
+    # Then it fails DisassociationTimeout at the first tick from the disassociation timeout, naming the key
+    assert answer["error"] == "DisassociationTimeout" and old[0] in answer["cause"]
+    assert "after 60s" in answer["cause"]
+    answered_at_the_first_tick_from(watch, parked_at + LINGER_BOUND)
+    # And removal_status itself holds the line: a second before it waits, and without a failure
+    target = directconnect(emulated.dx).describe(TARGET)
+    before = removal_status(item, target, LINGER_BOUND - 1, SETTINGS)
+    assert (before.status, before.failure) == ("removing", None)
 
 
 def test_old_keys_gone_at_the_disassociation_timeout_still_get_the_whole_settle_period(emulated: Emulated) -> None:
@@ -201,16 +226,17 @@ def test_old_keys_gone_at_the_disassociation_timeout_still_get_the_whole_settle_
     link(emulated)
     emulated.backend.behaviour.disassociation_seconds = SETTINGS.disassociation_timeout_seconds
     item = removing(emulated)
+    watch = watching(emulated)
+    parked_at = emulated.clock.now()
 
-    # When the removal is checked round after round
-    answers = rounds(lambda i: check_removal(i, directconnect(emulated.dx), SETTINGS), item, "removing", emulated.clock)
+    # When the execution parks on the removal
+    watch.park(REMOVED, item, "t1", REMOVAL_BOUND)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
     # Then it counts as removed within the bound, and only after encryption held across the settle period
-    assert answers[-1].status == "removed"
-    assert len(answers) < REMOVAL_BOUND
-    settled_since = answers[-1].settled_since
-    assert settled_since is not None
-    assert emulated.clock.now() - settled_since >= SETTINGS.encryption_settle_seconds
+    assert answer["status"] == "removed" and answer["failure"] is None
+    assert answer["settledSince"] == parked_at + LINGER_BOUND
+    answered_at_the_first_tick_from(watch, parked_at + REMOVAL_BOUND)
 
 
 def test_old_keys_gone_after_the_disassociation_timeout_never_count_as_removed_unsettled(emulated: Emulated) -> None:
@@ -218,108 +244,174 @@ def test_old_keys_gone_after_the_disassociation_timeout_never_count_as_removed_u
     link(emulated)
     emulated.backend.behaviour.disassociation_seconds = 95
     item = removing(emulated)
+    watch = watching(emulated)
+    parked_at = emulated.clock.now()
 
-    # When the removal is checked round after round
-    answers = rounds(lambda i: check_removal(i, directconnect(emulated.dx), SETTINGS), item, "removing", emulated.clock)
+    # When the execution parks on the removal
+    watch.park(REMOVED, item, "t1", REMOVAL_BOUND)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
     # Then it fails DisassociationTimeout once they outlived the timeout, and never claims removed without settling
-    assert statuses(answers) == ["removing"] * (LINGER_BOUND - 1) + ["timedOut"]
-    assert answers[-1].failure is not None and answers[-1].failure.error == "DisassociationTimeout"
+    assert answer["error"] == "DisassociationTimeout" and "still disassociating after 60s" in answer["cause"]
+    answered_at_the_first_tick_from(watch, parked_at + LINGER_BOUND)
 
 
-# ---- the restore ----
+# ---- the restore wait ----
 
 
-def test_a_restore_that_never_succeeds_stops_at_the_bound_and_not_before(emulated: Emulated) -> None:
+def test_a_restore_that_never_succeeds_stops_at_its_budget_and_not_before(emulated: Emulated) -> None:
     # Given a router that lacks the new key, and Direct Connect refusing the old CKN for as long as it is listed
+    # (for ever)
     emulated.backend.behaviour.reassociate_lingering_ckn = "afterGone"
     emulated.backend.behaviour.disassociated_keys_linger_seconds = None
-    link(emulated, router_has_new_key=False)
-    emulated.clock.advance(SETTINGS.poll_interval_seconds)
-    down = check_removal(removing(emulated), directconnect(emulated.dx), SETTINGS)
-    assert down.status == "encryptionDown"
+    down = encryption_down(emulated)
+    watch = watching(emulated)
 
-    # When the safety net runs round after round (its first round at once)
-    def restore(item: TargetRotation) -> TargetRotation:
-        return restore_previous_keys(item, secrets(emulated.secrets), directconnect(emulated.dx), SETTINGS)
+    # When the safety net runs its round and parks on the restore
+    item = restore_round(emulated, down)
+    assert item.status == "waitingForRestore" and item.restoring_since == emulated.clock.now()
+    watch.park(RESTORED, item, "t1", RESTORE_BOUND)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
 
-    answers = rounds(restore, down, "restoring", emulated.clock, wait_first=False)
+    # Then nothing sends it back (the refused key's listing never changes), and it stops at the first tick from
+    # its budget with EncryptionDown, telling the operator to act now
+    assert answer["status"] == "restoreTimedOut" and answer["waitedSeconds"] == 392  # the first 4 s tick from 390
+    answered_at_the_first_tick_from(watch, item.restoring_since + RESTORE_BOUND)
+    assert answer["failure"]["error"] == "EncryptionDown" and "Act now" in answer["failure"]["cause"]
+    # And a round past the budget (a retry of the restore step) does not wait again: the first tick ends it
+    again = restore_round(emulated, TargetRotation.model_validate(answer))
+    assert again.restoring_since == item.restoring_since
+    watch.park(RESTORED, again, "t2", RESTORE_BOUND)
+    watch.tick()
+    assert watch.tasks.answers["t2"]["status"] == "restoreTimedOut"
 
-    # Then it goes on until bound - 1 and stops at the bound with EncryptionDown, telling the operator to act now
-    assert statuses(answers) == ["restoring"] * (RESTORE_BOUND - 1) + ["restoreTimedOut"]
-    assert answers[0].poll.max_attempts == RESTORE_BOUND
-    assert all(a.failure is None for a in answers[:-1])
-    assert answers[-1].failure is not None and answers[-1].failure.error == "EncryptionDown"
-    assert "Act now" in answers[-1].failure.cause
-    # And a round past the bound (one more try of the same round) does not go back to waiting
-    assert restore(at_attempt(answers[-2], RESTORE_BOUND)).status == "restoreTimedOut"
+
+@pytest.mark.parametrize(
+    ("disassociation_seconds", "answered_after"),
+    [(50, 40), (15, BEAT)],
+    ids=["at-the-change", "not-before-a-heartbeat-period"],
+)
+def test_a_refused_restore_key_is_tried_again_once_its_listing_changed_and_not_before(
+    emulated: Emulated, disassociation_seconds: int, answered_after: int
+) -> None:
+    # Given Direct Connect refuses the old CKN while it is listed, the old key taking a while to go
+    emulated.backend.behaviour.reassociate_lingering_ckn = "afterGone"
+    emulated.backend.behaviour.disassociation_seconds = disassociation_seconds
+    down = encryption_down(emulated)  # 10 s after the removal
+    watch = watching(emulated)
+
+    # When the restore round is refused and parks
+    item = restore_round(emulated, down)
+    assert (item.status, item.restored_ckns) == ("waitingForRestore", [])
+    (refused,) = item.refused_ckns
+    parked_at = emulated.clock.now()
+    watch.park(RESTORED, item, "t1", RESTORE_BOUND)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
+
+    # Then the watcher sends it back once the key is no longer listed, but not sooner than a heartbeat period
+    assert answer["status"] == "restoring" and answer["waitedSeconds"] == answered_after
+    answered_at_the_first_tick_from(watch, parked_at + answered_after)
+    # And the next round puts the key back, and the restore completes
+    item = restore_round(emulated, TargetRotation.model_validate(answer))
+    assert item.status == "waitingForRestore" and refused in [c.lower() for c in item.restored_ckns]
+    watch.park(RESTORED, item, "t2", RESTORE_BOUND)
+    assert watch.answer("t2", PAST_ANY_BOUND)["status"] == "restored"
 
 
 # ---- the lock wait ----
 
 
-def waiting_item() -> TargetRotation:
-    return TargetRotation(
-        secret_arn="arn",
-        version_id="v",
-        target=TARGET,
-        target_type="connection",
-        poll=SETTINGS.poll_for(SETTINGS.association_timeout_seconds),
-    )
-
-
-def lock_table(emulated: Emulated) -> LocksGateway:
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName="locks",
-        KeySchema=[{"AttributeName": "target", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "target", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return LocksGateway(client, "locks")
-
-
-def test_waiting_for_a_held_lock_ends_target_busy_at_the_bound_and_not_before(emulated: Emulated) -> None:
-    # Given another execution holds the target's lock
-    locks = lock_table(emulated)
-    assert acquire_lock(waiting_item(), locks, "exec-A", SETTINGS).status == "locked"
+def test_waiting_for_a_held_lock_ends_target_busy_at_the_deadline_and_not_before(emulated: Emulated) -> None:
+    # Given another execution holds the target's lock (and keeps it alive)
+    watch = watching(emulated)
+    held_lock(watch, "exec-A")
     started = emulated.clock.now()
 
-    # When a second execution tries at once, then after each wait
-    answers = rounds(
-        lambda i: acquire_lock(i, locks, "exec-B", SETTINGS),
-        waiting_item(),
-        "waitingForLock",
-        emulated.clock,
-        wait_first=False,
+    # When a second execution asks for it, and parks for as long as a lock lives
+    waiting = acquire_lock(waiting_item(None), watch.locks, "exec-B", SETTINGS)
+    assert (waiting.status, waiting.failure) == ("waitingForLock", None)
+    watch.park(LOCK_FREE, waiting, "t1", SETTINGS.lock_ttl_seconds)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
+
+    # Then it gives up with TargetBusy at the deadline, naming the holder, and has read no Direct Connect
+    assert answer["status"] == "busy" and answer["waitedSeconds"] == LOCK_BOUND
+    answered_at_the_first_tick_from(watch, started + LOCK_BOUND)
+    assert answer["failure"]["error"] == "TargetBusy" and "exec-A" in answer["failure"]["cause"]
+    assert watch.read_fleet.reads == 0  # type: ignore[attr-defined]
+    assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {BEAT}
+    # And the holder keeps its lock
+    assert watch.locks.holder(TARGET, emulated.clock.now()) == "exec-A"
+
+
+@pytest.mark.parametrize(
+    ("holder_ttl", "freed_at", "taken_after"),
+    [(3600, 50, 60), (80, None, 100)],
+    ids=["released", "expired"],
+)
+def test_a_lock_freed_before_the_deadline_is_taken_for_the_waiter(
+    emulated: Emulated, holder_ttl: int, freed_at: int | None, taken_after: int
+) -> None:
+    # Given another execution holds the target's lock, and a second parks waiting for it
+    watch = watching(emulated)
+    held_lock(watch, "exec-A", seconds=holder_ttl)
+    started = emulated.clock.now()
+    waiting = acquire_lock(waiting_item(None), watch.locks, "exec-B", SETTINGS)
+    watch.park(LOCK_FREE, waiting, "t1", SETTINGS.lock_ttl_seconds)
+
+    # When the holder releases it (or, crashed, lets it expire) before the deadline
+    while emulated.clock.now() < started + (freed_at or taken_after - BEAT):
+        assert watch.tick().next == "tick"
+        emulated.clock.advance(BEAT)
+    assert watch.tasks.answers == {}
+    if freed_at is not None:
+        release_lock(waiting_item("exec-A"), watch.locks, "exec-A", None)
+    answer = watch.answer("t1", PAST_ANY_BOUND)
+
+    # Then the watcher takes it for the waiter at the next tick, for as long as a lock lives
+    assert (answer["status"], answer["lockOwner"], answer["failure"]) == ("locked", "exec-B", None)
+    assert answer["waitedSeconds"] == taken_after
+    now = emulated.clock.now()
+    assert watch.locks.holder(TARGET, now) == "exec-B"
+    assert watch.locks.holder(TARGET, now + SETTINGS.lock_ttl_seconds) == "exec-B"
+
+
+# ---- an operator's abort ----
+
+
+def test_an_abort_ends_the_lock_router_and_association_waits_at_once(emulated: Emulated) -> None:
+    # Given an association, a lock wait and a router wait parked, each its own execution's
+    connection, _ = link(emulated)
+    connection.stuck_state = "associating"
+    association = associated(emulated)
+    watch = watching(emulated)
+    held_lock(watch, "exec-X", "dxcon-bbbb2222")
+    held_lock(watch, "exec-3", "dxcon-cccc3333")
+    lock_wait = acquire_lock(waiting_item(None, "dxcon-bbbb2222"), watch.locks, "exec-2", SETTINGS)
+    router = waiting_item("exec-3", "dxcon-cccc3333", router_confirmation="callback", status="waitingForRouter")
+    watch.park(ASSOCIATED, association, "association", SETTINGS.association_timeout_seconds)
+    watch.park(LOCK_FREE, lock_wait, "lock", SETTINGS.lock_ttl_seconds)
+    watch.park(ROUTER_CONFIRMED, router, "router", SETTINGS.router_confirmation_timeout_seconds)
+    first = watch.tick()
+    assert (first.parked, watch.tasks.answers) == (3, {})
+
+    # When the operator aborts the three executions
+    for execution in ("exec-1", "exec-2", "exec-3"):
+        watch.locks.request_abort(execution, emulated.clock.now())
+    emulated.clock.advance(first.wait_seconds)
+    watch.tick()
+
+    # Then the next tick answers all three aborted (the association to its roll-back); the lock wait, which holds
+    # nothing, with its failure
+    answers = {**watch.tasks.answers, "association": diverted(watch.outcome("association"), "KeyNotAssociated")}
+    assert {token: a["status"] for token, a in answers.items()} == dict.fromkeys(
+        ("association", "lock", "router"), "aborted"
     )
-
-    # Then it waits until bound - 1 and gives up with TargetBusy at the bound, before the holder's lock expires
-    assert statuses(answers) == ["waitingForLock"] * (LOCK_BOUND - 1) + ["busy"]
-    assert answers[0].poll == Poll(interval_seconds=30, max_attempts=LOCK_BOUND, attempt=1)
-    assert all(a.failure is None for a in answers[:-1])
-    assert answers[-1].failure is not None and answers[-1].failure.error == "TargetBusy"
-    assert "exec-A" in answers[-1].failure.cause
-    assert emulated.clock.now() - started < SETTINGS.lock_ttl_seconds
-    # And a try past the bound (one more try of the last waiting round) does not go back to waiting
-    assert acquire_lock(at_attempt(answers[-2], LOCK_BOUND), locks, "exec-B", SETTINGS).status == "busy"
-
-
-def test_a_lock_freed_before_the_last_attempt_is_taken_at_it(emulated: Emulated) -> None:
-    # Given another execution holds the target's lock, and a second has waited until bound - 1
-    locks = lock_table(emulated)
-    held = acquire_lock(waiting_item(), locks, "exec-A", SETTINGS)
-    waiting = acquire_lock(waiting_item(), locks, "exec-B", SETTINGS)
-    for _ in range(LOCK_BOUND - 2):
-        waiting = acquire_lock(waiting, locks, "exec-B", SETTINGS)
-    assert (waiting.status, waiting.poll.attempt) == ("waitingForLock", LOCK_BOUND - 1)
-
-    # When the holder releases it just before the last attempt
-    release_lock(held, locks, None)
-    taken = acquire_lock(waiting, locks, "exec-B", SETTINGS)
-
-    # Then the last attempt takes it
-    assert (taken.status, taken.lock_owner, taken.failure) == ("locked", "exec-B", None)
+    assert {a["waitedSeconds"] for a in answers.values()} == {TICK}
+    assert answers["lock"]["failure"]["error"] == "Aborted"
+    assert watch.waits.watched() == []
+    # And nobody's lock changed hands
+    assert watch.locks.holder("dxcon-bbbb2222", emulated.clock.now()) == "exec-X"
+    assert watch.locks.holder("dxcon-cccc3333", emulated.clock.now()) == "exec-3"
 
 
 # ---- found missing by `make mutate` (mutation/mutate.py) ----

@@ -1,6 +1,6 @@
 """The router wait (routerConfirmation callback) on DynamoDB (moto): a parked task is answered exactly once, by the
-confirmation of its own target and CKN, an early confirmation is kept, the deadline and an abort end the wait, and
-the lock is renewed every round."""
+confirmation of its own target and CKN, an early confirmation is kept and answers at the watcher's first tick, the
+deadline and an abort end the wait, and the lock is held past the wait's end before it parks."""
 
 from __future__ import annotations
 
@@ -14,28 +14,26 @@ from moto import mock_aws
 
 from macsec_rotation import clock
 from macsec_rotation.errors import InvalidConfirmation, InvalidInput, TargetBusy
+from macsec_rotation.gateways.directconnect import Target
 from macsec_rotation.gateways.events import KEY_READY, KEY_ROLLED_BACK
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.secrets import Secret
 from macsec_rotation.gateways.waits import WaitsGateway
+from macsec_rotation.logic.conditions import ROUTER_CONFIRMED, ROUTER_NOT_CONFIRMED
 from macsec_rotation.logic.prepare import router_confirmation
-from macsec_rotation.logic.router import (
-    CONFIRMED,
-    NOT_CONFIRMED,
-    announce_roll_back,
-    ask_router,
-    confirm_router_key,
-    park_for_router,
-)
+from macsec_rotation.logic.router import announce_roll_back, ask_router, confirm_router_key, router_waits
 from macsec_rotation.models import Failure, Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
-from tests.unit.recorded import RecordedEvents, RecordedTasks
+from tests.unit.recorded import RecordedEvents, RecordedTasks, Watching, dynamodb_tables
 
 TARGET = "dxcon-aaaa1111"
+OTHER_TARGET = "dxcon-bbbb2222"
 CKN = "ab" * 32
 OWNER = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
-SETTINGS = RuntimeSettings(router_confirmation_timeout_seconds=3600, router_round_seconds=600, lock_ttl_seconds=900)
+# A router wait longer than the lock lives: only the renewal before parking keeps the target this execution's.
+SETTINGS = RuntimeSettings(router_confirmation_timeout_seconds=1200, lock_ttl_seconds=900)
+TIMEOUT = SETTINGS.router_confirmation_timeout_seconds
 
 
 @pytest.fixture
@@ -47,16 +45,7 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WaitsGateway, Lock
     }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
-        client = boto3.client("dynamodb")
-        for name, key in (("waits", "id"), ("locks", "target")):
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        locks = LocksGateway(client, "locks")
-        yield WaitsGateway(client, "waits"), locks
+        yield dynamodb_tables(boto3.client("dynamodb"))
 
 
 @pytest.fixture
@@ -67,92 +56,127 @@ def manual_clock() -> Iterator[ManualClock]:
     clock.use(previous)
 
 
-def asked(now: float) -> TargetRotation:
+def asked(now: float, target: str = TARGET, owner: str = OWNER) -> TargetRotation:
     return TargetRotation(
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:macsec/link-AbCdEf",
         version_id="v2",
-        target=TARGET,
+        target=target,
         target_type="connection",
         new_ckn=CKN,
         action="Associate",
         poll=Poll(interval_seconds=10, max_attempts=3),
-        lock_owner=OWNER,
+        lock_owner=owner,
         router_confirmation="callback",
         router_asked_at=now,
+        status="waitingForRouter",
     )
 
 
-def held(locks: LocksGateway, now: float) -> None:
-    assert locks.acquire(TARGET, OWNER, now, now + 900) is None
+def held(locks: LocksGateway, now: float, target: str = TARGET, owner: str = OWNER) -> None:
+    assert locks.acquire(target, owner, now, now + SETTINGS.lock_ttl_seconds) is None
 
 
-def park(item: TargetRotation, token: str, tables: tuple[WaitsGateway, LocksGateway], tasks: RecordedTasks) -> str:
+def no_fleet() -> dict[str, Target]:
+    raise AssertionError("the router wait needs no read of Direct Connect")
+
+
+def watching(tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock) -> Watching:
     waits, locks = tables
-    return park_for_router(item, token, waits, tasks, locks, SETTINGS, abort_requested=False)
+    return Watching(waits, locks, no_fleet, manual_clock, SETTINGS)
 
 
 def test_a_parked_wait_is_answered_once_by_the_confirmation_of_its_own_target_and_ckn(
     tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock
 ) -> None:
+    # Given two rotations parked on their routers, on two targets, for the same CKN
     waits, locks = tables
-    tasks = RecordedTasks()
+    watch = watching(tables, manual_clock)
     held(locks, manual_clock.now())
-    assert park(asked(manual_clock.now()), "token-1", tables, tasks) == "parked"
-    assert tasks.answers == {}
-    # Another CKN, another target: nothing answered.
+    held(locks, manual_clock.now(), OTHER_TARGET, "run-2")
+    watch.park(ROUTER_CONFIRMED, asked(manual_clock.now()), "token-1", TIMEOUT)
+    watch.park(ROUTER_CONFIRMED, asked(manual_clock.now(), OTHER_TARGET, "run-2"), "token-2", TIMEOUT)
+    assert [item.lock_owner for _, item in router_waits(TARGET, waits)] == [OWNER]
+    tasks = watch.tasks
+
+    # When confirmations of another CKN come, then the right one (in another case), then a repeat
     assert confirm_router_key({"target": TARGET, "ckn": "cd" * 32}, waits, tasks) == "kept"
-    assert confirm_router_key({"target": "dxcon-bbbb2222", "ckn": CKN}, waits, tasks) == "kept"
     assert tasks.answers == {}
-    assert confirm_router_key({"target": TARGET, "ckn": CKN.upper()}, waits, tasks) == CONFIRMED
-    # A repeat changes nothing: the wait was claimed by the first.
+    assert confirm_router_key({"target": TARGET, "ckn": CKN.upper()}, waits, tasks) == ROUTER_CONFIRMED
     assert confirm_router_key({"target": TARGET, "ckn": CKN}, waits, tasks) == "kept"
-    assert tasks.answers == {"token-1": CONFIRMED}
+
+    # Then only the rotation of that target is answered, once, with its state data marked confirmed
+    assert list(tasks.answers) == ["token-1"]
+    answer = tasks.answers["token-1"]
+    assert (answer["status"], answer["target"], answer["lockOwner"]) == (ROUTER_CONFIRMED, TARGET, OWNER)
+    assert router_waits(TARGET, waits) == []
+    # And the watcher does not answer it again; the other target's wait stays parked
+    assert watch.tick().parked == 1
+    assert list(tasks.answers) == ["token-1"]
+    assert [item.target for _, item in router_waits(OTHER_TARGET, waits)] == [OTHER_TARGET]
 
 
-def test_a_confirmation_that_arrives_before_the_wait_is_kept(
+def test_a_confirmation_that_arrives_before_the_wait_is_kept_and_answers_at_the_first_tick(
     tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock
 ) -> None:
     waits, locks = tables
-    tasks = RecordedTasks()
+    watch = watching(tables, manual_clock)
     held(locks, manual_clock.now())
-    assert confirm_router_key({"target": TARGET, "ckn": CKN}, waits, tasks) == "kept"
-    assert park(asked(manual_clock.now()), "token-1", tables, tasks) == CONFIRMED
-    assert tasks.answers == {"token-1": CONFIRMED}
-    assert waits.waiting(TARGET) is None
+    assert confirm_router_key({"target": TARGET, "ckn": CKN}, waits, watch.tasks) == "kept"
+    assert waits.confirmed(TARGET, CKN.upper())
+    watch.park(ROUTER_CONFIRMED, asked(manual_clock.now()), "token-1", TIMEOUT)
+    assert watch.tasks.answers == {}
+    watch.tick()
+    assert watch.tasks.answers["token-1"]["status"] == ROUTER_CONFIRMED
+    assert waits.watched() == []
 
 
-def test_each_round_renews_the_lock_and_the_last_ends_at_the_deadline(
+def test_the_wait_ends_router_not_confirmed_at_its_deadline_and_the_lock_is_held_throughout(
     tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock
 ) -> None:
+    # Given a rotation that parks on its router with no confirmation ever coming
     _, locks = tables
-    tasks = RecordedTasks()
+    watch = watching(tables, manual_clock)
     start = manual_clock.now()
     held(locks, start)
-    item = asked(start)
-    outcomes = [park(item, "token-0", tables, tasks)]
-    while outcomes[-1] == "parked" and len(outcomes) < 10:
-        manual_clock.advance(SETTINGS.router_round_seconds + 2)  # a round times out; its function took 2 s
-        # The lock (900 s) outlives the wait only because each round renewed it: nobody else can take it.
-        assert locks.acquire(TARGET, "someone-else", manual_clock.now(), manual_clock.now() + 60) == OWNER
-        outcomes.append(park(item, f"token-{len(outcomes)}", tables, tasks))
-    # 3600 s in rounds of 600: six parked rounds, the seventh (at about the deadline) ends the wait.
-    assert outcomes == ["parked"] * 6 + [NOT_CONFIRMED]
-    assert manual_clock.now() - start == pytest.approx(SETTINGS.router_confirmation_timeout_seconds, abs=15)
-    assert tasks.answers == {"token-6": NOT_CONFIRMED}
+    watch.park(ROUTER_CONFIRMED, asked(start), "token-0", TIMEOUT)
+
+    # When the watcher ticks until it answers
+    answer = watch.answer("token-0", within_seconds=TIMEOUT + SETTINGS.watcher_beat_seconds)
+
+    # Then it answers routerNotConfirmed at the deadline, and not before
+    assert answer["status"] == ROUTER_NOT_CONFIRMED
+    assert answer["waitedSeconds"] == TIMEOUT == watch.ticked_at[-1] - start
+    assert watch.ticked_at[-2] < start + TIMEOUT
+    # And the ticks came a heartbeat period apart (a hand-over's successor ticks at once), each a heartbeat
+    assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {0, 20}
+    assert len(watch.tasks.beats) == len(set(watch.ticked_at)) - 2  # not at the parking nor at the answer
+    # And the lock (900 s) outlived the 1200 s wait, since parking renewed it: nobody else could take it
+    assert locks.acquire(TARGET, "someone-else", manual_clock.now(), manual_clock.now() + 60) == OWNER
+    assert locks.holder(TARGET, start + TIMEOUT + SETTINGS.lock_ttl_seconds) == OWNER
+    assert locks.holder(TARGET, start + TIMEOUT + SETTINGS.lock_ttl_seconds + 1) is None
 
 
-def test_an_abort_ends_the_wait_and_a_lost_lock_is_an_error(
+def test_an_abort_ends_the_wait_at_once_and_a_lost_lock_is_an_error(
     tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock
 ) -> None:
     waits, locks = tables
-    tasks = RecordedTasks()
-    assert park_for_router(asked(manual_clock.now()), "t1", waits, tasks, locks, SETTINGS, abort_requested=True) == (
-        "aborted"
-    )
+    watch = watching(tables, manual_clock)
+    held(locks, manual_clock.now())
+    watch.park(ROUTER_CONFIRMED, asked(manual_clock.now()), "t1", TIMEOUT)
+    watch.tick()
+    assert watch.tasks.answers == {}
+    locks.request_abort(OWNER, manual_clock.now())
+    manual_clock.advance(SETTINGS.watcher_beat_seconds)
+    watch.tick()
+    assert watch.tasks.answers["t1"]["status"] == "aborted"
+    assert watch.tasks.answers["t1"]["waitedSeconds"] == SETTINGS.watcher_beat_seconds
+    # A lock another execution took (this one's expired meanwhile): parking fails and parks nothing.
+    manual_clock.advance(TIMEOUT + SETTINGS.lock_ttl_seconds + 1)
     assert locks.acquire(TARGET, "another-execution", manual_clock.now(), manual_clock.now() + 900) is None
     with pytest.raises(TargetBusy, match="another-execution"):
-        park(asked(manual_clock.now()), "t2", tables, tasks)
-    assert waits.waiting(TARGET) is None
+        watch.park(ROUTER_CONFIRMED, asked(manual_clock.now()), "t2", TIMEOUT)
+    assert waits.watched() == []
+    assert locks.holder(TARGET, manual_clock.now()) == "another-execution"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""The watcher on DynamoDB (moto): one watcher at a time (the lease), one read of the fleet a tick, each parked
-task answered exactly once when its condition resolves, heartbeats for the rest, a hand-over before Express's five
-minutes, and an end (lease released) when nothing waits."""
+"""The watcher on DynamoDB (moto): one watcher at a time (the lease), one read of the fleet a tick (none while only
+the lock and router waits are parked, which need no faster tick than the heartbeat), each parked task answered
+exactly once when its condition resolves, heartbeats for the rest, a hand-over before Express's five minutes, and an
+end (lease released) when nothing waits."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from moto import mock_aws
 
 from macsec_rotation import clock
 from macsec_rotation.gateways.directconnect import MacsecKey, Port, Target
+from macsec_rotation.gateways.events import OLD_KEYS_REMOVED
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
-from macsec_rotation.logic.watcher import ASSOCIATED, REMOVED, RUN_SECONDS, park, tick
+from macsec_rotation.logic.conditions import ASSOCIATED, LOCK_FREE, REMOVED, RESTORED, ROUTER_CONFIRMED
+from macsec_rotation.logic.watcher import LEASE_MARGIN_SECONDS, RUN_SECONDS, park, tick
 from macsec_rotation.models import Poll, TargetRotation
+from macsec_rotation.observability import metrics
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
-from tests.unit.recorded import RecordedEvents, RecordedTasks
+from tests.unit.recorded import RecordedEvents, RecordedTasks, diverted, dynamodb_tables
 
 TARGET = "dxcon-aaaa1111"
 NEW, OLD = "ab" * 32, "cd" * 32
@@ -34,12 +38,16 @@ class Fleet:
         self.keys = [MacsecKey(OLD, "arn:old", "associated"), MacsecKey(NEW, "arn:new", "associating")]
         self.port_up = True
         self.reads = 0
+        self.extra: str | None = None  # another connection listed with the same keys
 
     def __call__(self) -> Mapping[str, Target]:
         self.reads += 1
         port = Port(TARGET, "available", "Encryption Up" if self.port_up else "Encryption Down")
         target = Target(TARGET, "connection", "available", True, "should_encrypt", tuple(self.keys), (port,))
-        return {TARGET: target}
+        listed = {TARGET: target}
+        if self.extra:
+            listed[self.extra] = Target(self.extra, "connection", "available", True, None, tuple(self.keys), ())
+        return listed
 
 
 @pytest.fixture
@@ -53,15 +61,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WaitsGateway, Locks
     manual = ManualClock()
     previous = clock.use(manual)
     with mock_aws():
-        client = boto3.client("dynamodb")
-        for name, key in (("waits", "id"), ("locks", "target")):
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield WaitsGateway(client, "waits"), LocksGateway(client, "locks"), manual
+        waits, locks = dynamodb_tables(boto3.client("dynamodb"))
+        yield waits, locks, manual
     clock.use(previous)
 
 
@@ -81,9 +82,17 @@ def item(**update: Any) -> TargetRotation:
     return base.model_copy(update=update)
 
 
-def park_item(condition: str, parked: TargetRotation, *rest: Any) -> None:
-    """Park as the execution that holds the target's lock (the item's lock owner)."""
-    park(condition, parked, *rest)
+def park_item(
+    condition: str,
+    parked: TargetRotation,
+    token: str,
+    timeout: int,
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+    started: list[str],
+) -> None:
+    """Park as the execution the item names (its lock owner), starting a watcher into `started` if none runs."""
+    waits, locks, _ = world
+    park(condition, parked, token, timeout, waits, locks, started.append, SETTINGS)
 
 
 def run_tick(
@@ -94,9 +103,10 @@ def run_tick(
     started: list[str],
     started_at: float = 0.0,
     lease_until: float = 0.0,
+    events: RecordedEvents | None = None,
 ) -> Any:
     waits, locks, manual = world
-    return tick(
+    result = tick(
         name,
         started_at or manual.now(),
         lease_until,
@@ -104,10 +114,12 @@ def run_tick(
         fleet,
         tasks,
         locks,
-        RecordedEvents(),
+        events or RecordedEvents(),
         started.append,
         SETTINGS,
     )
+    metrics.clear_metrics()  # the tick handler's log_metrics flushes them after each invocation
+    return result
 
 
 def test_the_first_park_starts_one_watcher_and_the_next_parks_start_none(
@@ -115,8 +127,8 @@ def test_the_first_park_starts_one_watcher_and_the_next_parks_start_none(
 ) -> None:
     waits, _, _ = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
-    park_item(ASSOCIATED, item(target="dxcon-bbbb2222"), "t2", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
+    park_item(ASSOCIATED, item(target="dxcon-bbbb2222"), "t2", 1800, world, started)
     assert len(started) == 1
     assert len(waits.watched()) == 2
 
@@ -126,7 +138,7 @@ def test_a_parked_association_is_answered_once_when_the_key_is_associated(
 ) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     (watcher,) = started
     fleet, tasks = Fleet(), RecordedTasks()
     assert run_tick(world, watcher, fleet, tasks, []).next == "tick"
@@ -145,9 +157,8 @@ def test_a_parked_association_is_answered_once_when_the_key_is_associated(
 def test_a_second_watcher_stops_while_the_first_holds_the_lease(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
-    waits, _, _ = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     fleet = Fleet()
     assert run_tick(world, "intruder", fleet, RecordedTasks(), []).next == "done"
     assert fleet.reads == 0
@@ -156,27 +167,32 @@ def test_a_second_watcher_stops_while_the_first_holds_the_lease(
 def test_the_association_times_out_at_its_deadline_and_an_abort_answers_at_once(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
-    waits, locks, manual = world
+    _, locks, manual = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 60, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 60, world, started)
     (watcher,) = started
     tasks = RecordedTasks()
     run_tick(world, watcher, Fleet(), tasks, [])
     manual.advance(60)
     run_tick(world, watcher, Fleet(), tasks, [])
-    assert tasks.answers["t1"]["status"] == "timedOut" and tasks.answers["t1"]["waitedSeconds"] == 60
-    park_item(ASSOCIATED, item(lock_owner="run-2"), "t2", 1800, waits, started.append, SETTINGS)
+    # Not associated: the task fails to the roll-back, with the state data as its cause.
+    error, cause = tasks.failures["t1"]
+    timed_out = diverted({"error": error, "cause": cause}, "KeyNotAssociated")
+    assert timed_out["status"] == "timedOut" and timed_out["waitedSeconds"] == 60
+    park_item(ASSOCIATED, item(lock_owner="run-2"), "t2", 1800, world, started)
     locks.request_abort("run-2", manual.now())
     run_tick(world, watcher, Fleet(), tasks, [])
-    assert tasks.answers["t2"]["status"] == "aborted"
+    error, cause = tasks.failures["t2"]
+    assert diverted({"error": error, "cause": cause}, "KeyNotAssociated")["status"] == "aborted"
+    assert tasks.answers == {}
 
 
 def test_removal_waits_for_the_settle_period_and_carries_its_start_between_ticks(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
-    waits, _, manual = world
+    _, _, manual = world
     started: list[str] = []
-    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
+    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, world, started)
     (watcher,) = started
     fleet, tasks = Fleet(), RecordedTasks()
     fleet.keys = [MacsecKey(NEW, "arn:new", "associated")]  # the old key is gone
@@ -191,13 +207,15 @@ def test_removal_waits_for_the_settle_period_and_carries_its_start_between_ticks
 def test_encryption_down_during_removal_is_answered_at_once(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
-    waits, _, _ = world
     started: list[str] = []
-    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, waits, started.append, SETTINGS)
+    park_item(REMOVED, item(removed_ckns=[OLD]), "t1", 930, world, started)
     fleet, tasks = Fleet(), RecordedTasks()
     fleet.port_up = False
     run_tick(world, started[0], fleet, tasks, [])
-    assert tasks.answers["t1"]["status"] == "encryptionDown"
+    # The task fails to the restore, with the state data as its cause.
+    error, cause = tasks.failures["t1"]
+    assert diverted({"error": error, "cause": cause}, "EncryptionDown")["status"] == "encryptionDown"
+    assert tasks.answers == {}
 
 
 def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
@@ -205,7 +223,7 @@ def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
 ) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     tasks = RecordedTasks()
     for _ in range(6):  # 24 s
         run_tick(world, started[0], Fleet(), tasks, [])
@@ -219,17 +237,17 @@ def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
 
 def test_a_parked_again_task_keeps_its_deadline(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
     waits, _, manual = world
-    park_item(ASSOCIATED, item(), "t1", 60, waits, lambda _: None, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 60, world, [])
     manual.advance(50)
-    park_item(ASSOCIATED, item(), "t2", 60, waits, lambda _: None, SETTINGS)  # after a missed heartbeat
+    park_item(ASSOCIATED, item(), "t2", 60, world, [])  # after a missed heartbeat
     (parked,) = waits.watched()
     assert parked.task_token == "t2" and parked.deadline == parked.parked_at + 60 == manual.now() + 10
 
 
 def test_a_watcher_hands_over_before_five_minutes(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
-    waits, _, manual = world
+    _, _, manual = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     began = manual.now()
     manual.advance(RUN_SECONDS)
     successors: list[str] = []
@@ -243,16 +261,109 @@ def test_a_watcher_hands_over_before_five_minutes(world: tuple[WaitsGateway, Loc
 def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
     waits, _, manual = world
     started: list[str] = []
-    park_item(ASSOCIATED, item(), "t1", 1800, waits, started.append, SETTINGS)
+    park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
-    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds
+    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds == manual.now() + 50
     lease_until, renewals = first.lease_until, 0
     for _ in range(30):  # two minutes of ticks
         manual.advance(SETTINGS.watcher_tick_seconds)
         result = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=lease_until)
         renewals += result.lease_until != lease_until
-        assert result.lease_until - manual.now() > 0  # never lapses while it runs
+        # Never lapses before the next tick is well under way, whichever wait comes between two ticks.
+        assert result.lease_until - manual.now() > SETTINGS.watcher_beat_seconds
         lease_until = result.lease_until
-    assert renewals <= 30 // 4  # at most every fourth tick (30 s lease, renewed when 12 s are left)
+    # A 50 s lease renewed when 28 s are left: every sixth 4 s tick, not every tick.
+    assert 0 < renewals <= 30 // 6
     # Nobody else can take it meanwhile.
     assert not waits.take_lease("another", manual.now(), manual.now() + 30)
+
+
+def test_the_lease_outlives_the_heartbeat_period_between_two_slow_ticks(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given only a router wait: the watcher ticks every 20 s
+    waits, locks, manual = world
+    locks.acquire(TARGET, OWNER, manual.now(), manual.now() + 5400)
+    started: list[str] = []
+    park_item(ROUTER_CONFIRMED, item(router_confirmation="callback"), "t1", 3600, world, started)
+    lease_until, renewals = 0.0, 0
+    for _ in range(12):  # four minutes of ticks
+        result = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=lease_until)
+        assert result.wait_seconds == SETTINGS.watcher_beat_seconds
+        renewals += result.lease_until != lease_until
+        # When the next tick comes the lease is still this watcher's, with the margin to spare.
+        assert result.lease_until - (manual.now() + result.wait_seconds) >= LEASE_MARGIN_SECONDS
+        lease_until = result.lease_until
+        manual.advance(result.wait_seconds)
+    assert renewals == 6  # every other tick
+    assert not waits.take_lease("another", manual.now(), manual.now() + 30)
+
+
+# ---- which waits need Direct Connect ----
+
+
+def test_only_lock_and_router_waits_parked_read_no_direct_connect_and_tick_every_heartbeat(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a router wait (its execution holds the lock) and a lock wait behind it
+    _, locks, manual = world
+    locks.acquire(TARGET, OWNER, manual.now(), manual.now() + 5400)
+    started: list[str] = []
+    park_item(ROUTER_CONFIRMED, item(router_confirmation="callback"), "t1", 3600, world, started)
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "t2", 5400, world, started)
+    fleet, tasks = Fleet(), RecordedTasks()
+
+    # When the watcher ticks
+    first = run_tick(world, started[0], fleet, tasks, [])
+
+    # Then it reads nothing of Direct Connect, and comes back after a heartbeat period
+    assert (first.next, first.wait_seconds, first.parked) == ("tick", 20, 2)
+    assert fleet.reads == 0 and tasks.answers == {}
+
+    # And once an association waits too it reads the fleet once a tick, every 4 s
+    park_item(ASSOCIATED, item(target="dxcon-bbbb2222", lock_owner="run-3"), "t3", 1800, world, started)
+    fleet.extra = "dxcon-bbbb2222"
+    manual.advance(first.wait_seconds)
+    second = run_tick(world, started[0], fleet, tasks, [])
+    assert (second.wait_seconds, second.parked, fleet.reads) == (4, 3, 1)
+
+    # And once it is answered the watcher slows down again and stops reading
+    fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
+    manual.advance(second.wait_seconds)
+    third = run_tick(world, started[0], fleet, tasks, [])
+    assert tasks.answers["t3"]["status"] == "associated"
+    manual.advance(third.wait_seconds)
+    fourth = run_tick(world, started[0], fleet, tasks, [])
+    assert (fourth.wait_seconds, fourth.parked, fleet.reads) == (20, 2, 2)
+    assert set(tasks.answers) == {"t3"}
+
+
+def test_a_wait_on_a_target_direct_connect_no_longer_lists_is_answered_target_gone(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    started: list[str] = []
+    park_item(RESTORED, item(target="dxcon-gone0000"), "t1", 2730, world, started)
+    tasks = RecordedTasks()
+    run_tick(world, started[0], Fleet(), tasks, [])
+    answer = tasks.answers["t1"]
+    assert answer["status"] == "targetGone" and answer["failure"]["error"] == "TargetNotFound"
+    assert "dxcon-gone0000" in answer["failure"]["cause"]
+
+
+def test_a_removal_under_callback_tells_the_router_its_old_keys_may_go(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a removal whose router keeps the old key until told, and encryption already settled
+    _, _, manual = world
+    started: list[str] = []
+    settled = item(removed_ckns=[OLD], router_confirmation="callback", settled_since=manual.now() - 30)
+    park_item(REMOVED, settled, "t1", 930, world, started)
+    fleet, tasks, events = Fleet(), RecordedTasks(), RecordedEvents()
+    fleet.keys = [MacsecKey(NEW, "arn:new", "associated")]
+
+    # When the watcher answers the removal
+    run_tick(world, started[0], fleet, tasks, [], events=events)
+
+    # Then the router automation hears the old keys are gone, once
+    assert tasks.answers["t1"]["status"] == "removed"
+    assert events.put_events == [(OLD_KEYS_REMOVED, {"target": TARGET, "ckns": [OLD], "executionArn": OWNER})]

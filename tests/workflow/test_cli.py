@@ -62,7 +62,7 @@ def test_start_follows_the_rotation_to_its_result(tmp_path: Path) -> None:
         "--local", scenario(tmp_path, []), "start", "--secret", S, "--target", C, "--mode", "must_encrypt"
     )
     assert code == 0, output
-    for state in ("Prepare", "AcquireLock", "AssociateNewKey", "WaitForAssociation", "RemoveOldKeys", "Report"):
+    for state in ("Prepare", "Begin", "WaitForAssociation", "CleanUp", "WaitForRemoval", "Report"):
         assert state in output
     assert "keys: " in output and "associating" in output and "associated" in output
     assert f"{C}: Rotated" in output and "mode must_encrypt" in output
@@ -124,11 +124,11 @@ def test_missing_credentials_are_a_clear_error(
 
 def test_rerun_recovers_a_rotation_that_failed(tmp_path: Path) -> None:
     # The associate function crashes on every try of the first run (a bad deployment, since fixed).
-    crashes = [{"function": "associate", "kind": "crash", "times": 3}]  # the try and its two retries
+    crashes = [{"function": "begin", "kind": "crash", "times": 3}]  # the try and its two retries
     failed = scenario(tmp_path, [{"type": "console", "name": "nightly", "input": {"secretId": S}}], crashes)
     code, output = run("--local", failed, "rerun", "nightly")
     assert code == 0, output
-    assert "AssociateNewKey" in output and f"{C}: Rotated" in output
+    assert "Begin" in output and f"{C}: Rotated" in output
 
 
 def test_rerun_of_an_unknown_or_succeeded_execution_says_why(
@@ -150,10 +150,10 @@ def test_json_documents_keep_the_exit_codes(tmp_path: Path, capsys: pytest.Captu
         assert target["target"] == C and target["findings"] == ["CurrentKeyMissing", "StaleKeys"]
         assert [key["current"] for key in target["keys"]] == [False]
     # a rotation that fails: 1, with the error; its progress went to stderr
-    crashes = [{"function": "associate", "kind": "crash", "times": 3}]
+    crashes = [{"function": "begin", "kind": "crash", "times": 3}]
     code, document = run_json("--local", scenario(tmp_path, [], crashes), "start", "--secret", S, "--json")
     assert code == 1 and document["status"] == "FAILED" and document["error"]
-    assert "AssociateNewKey" in [state["state"] for state in document["states"]]
+    assert "Begin" in [state["state"] for state in document["states"]]
     assert "started cli-" in capsys.readouterr().err
     # an error the operator can fix: 2, and still one document
     code, document = run_json("--local", scenario(tmp_path, []), "--json", "status", "--target", "dxcon-ffff0000")

@@ -72,7 +72,7 @@ def test_start_prints_progress_to_stderr_and_the_result_to_stdout(tmp_path: Path
     assert result["target"] == C and result["outcome"] == "Rotated" and result["encryptionModeAfter"] == "must_encrypt"
     checks = [s for s in document["states"] if s["state"] == "WaitForAssociation"]
     assert checks and all(s["keys"] for s in checks)
-    assert "started cli-" in done.stderr and "AssociateNewKey" in done.stderr
+    assert "started cli-" in done.stderr and "WaitForAssociation" in done.stderr
 
 
 def test_rerun_prints_one_document(tmp_path: Path) -> None:

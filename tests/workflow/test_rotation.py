@@ -48,7 +48,7 @@ def test_a_connection_is_rotated_and_tightened_without_losing_encryption() -> No
     assert report["encryptionDownSeconds"] == {"dxcon-aaaa1111": 0.0}
     # The wait loop noticed `associated` within one poll interval (10 s) of the 95 s association.
     states = run["states"]
-    assert states.index("TightenEncryption") > states.index("WaitForAssociation")
+    assert states.index("CleanUp") > states.index("WaitForAssociation")
     # Then the old key's removal (12 s) and encryption held across the 30 s settle period, each seen within
     # one poll.
     assert 95 <= run["stoppedAt"] - run["startedAt"] <= 95 + 10 + 12 + 10 + 30 + 10

@@ -40,6 +40,16 @@ class LocksGateway:
                 return str(held.get("Item", {}).get("owner", {}).get("S", "another execution"))
         return None
 
+    def holder(self, target: str, now: float) -> str | None:
+        """Who holds the target's lock now; None when it is free or expired (a read: the watcher looks every tick,
+        and writes only when the lock can be taken)."""
+        with transient_errors_typed():
+            held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
+        item = held.get("Item")
+        if item is None or float(item["expiresAt"]["N"]) < int(now):
+            return None
+        return str(item["owner"]["S"])
+
     def release(self, target: str, owner: str) -> None:
         """Give the lock back if it is still ours; releasing twice, or after expiry, is harmless."""
         with transient_errors_typed():

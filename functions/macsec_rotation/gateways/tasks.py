@@ -31,6 +31,18 @@ class TasksGateway:
                 return False
         return True
 
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """SendTaskFailure: the task ends with `error` (the workflow's Catch for that name routes it); False when
+        the task had ended."""
+        with transient_errors_typed():
+            try:
+                self._client.send_task_failure(taskToken=task_token, error=error, cause=cause)
+            except ClientError as error_:
+                if error_code(error_) not in GONE:
+                    raise
+                return False
+        return True
+
     def beat(self, task_token: str) -> bool:
         """SendTaskHeartbeat: the watcher still answers for the task. False when the task had ended."""
         with transient_errors_typed():

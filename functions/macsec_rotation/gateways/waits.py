@@ -35,17 +35,6 @@ def watched_id(execution_id: str, target: str) -> str:
     return f"{WATCHED}{execution_id}#{target}"
 
 
-@dataclass(frozen=True)
-class Parked:
-    execution_id: str
-    ckn: str
-    task_token: str
-
-
-def _wait_key(target: str) -> dict[str, dict[str, str]]:
-    return {"id": {"S": f"wait#{target}"}}
-
-
 def _confirmation_key(target: str, ckn: str) -> dict[str, dict[str, str]]:
     return {"id": {"S": f"confirmed#{target}#{ckn.lower()}"}}
 
@@ -54,40 +43,6 @@ class WaitsGateway:
     def __init__(self, client: BaseClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
-
-    def park(self, target: str, parked: Parked, expires_at: float) -> None:
-        """Record the task waiting on the target (one at a time: its lock); a later round replaces the token."""
-        with transient_errors_typed():
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    **_wait_key(target),
-                    "executionId": {"S": parked.execution_id},
-                    "ckn": {"S": parked.ckn.lower()},
-                    "taskToken": {"S": parked.task_token},
-                    "expiresAt": {"N": str(int(expires_at))},
-                },
-            )
-
-    def claim(self, target: str, ckn: str) -> Parked | None:
-        """Take the task waiting on target for ckn, so that exactly one party answers it; None when no task
-        waits for that CKN (another was answered, or waits for another key)."""
-        answer = self._conditionally(
-            "delete_item",
-            Key=_wait_key(target),
-            ConditionExpression="ckn = :ckn",
-            ExpressionAttributeValues={":ckn": {"S": ckn.lower()}},
-            ReturnValues="ALL_OLD",
-        )
-        if answer is None:
-            return None
-        item = answer.get("Attributes", {})
-        return Parked(item["executionId"]["S"], item["ckn"]["S"], item["taskToken"]["S"])
-
-    def waiting(self, target: str) -> Parked | None:
-        with transient_errors_typed():
-            item = self._client.get_item(TableName=self._table, Key=_wait_key(target), ConsistentRead=True).get("Item")
-        return Parked(item["executionId"]["S"], item["ckn"]["S"], item["taskToken"]["S"]) if item else None
 
     def record_confirmation(self, target: str, ckn: str, now: float) -> None:
         """Kept whether or not a task waits yet: a confirmation may arrive before the workflow asks for it."""
@@ -194,12 +149,18 @@ class WaitsGateway:
 
     # ---- the watcher's lease: one watcher at a time ----
 
-    def take_lease(self, holder: str, now: float, expires_at: float) -> bool:
-        """Free, expired (a crashed watcher), or already this holder's: True when it is this holder's now."""
-        return self._put_lease(holder, expires_at, "attribute_not_exists(id) OR expiresAt < :now OR holder = :me", now)
+    def take_lease(self, holder: str, now: float, expires_at: float, take_over_after: float | None = None) -> bool:
+        """Free, expired (a crashed watcher), already this holder's, or (with `take_over_after`) held by a watcher
+        whose next tick comes later than that: True when it is this holder's now."""
+        condition = "attribute_not_exists(id) OR expiresAt < :now OR holder = :me"
+        values: dict[str, Any] = {":now": {"N": repr(now)}}
+        if take_over_after is not None:
+            condition += " OR nextTickAt > :soon"
+            values[":soon"] = {"N": repr(take_over_after)}
+        return self._put_lease(holder, expires_at, now, condition, values)
 
-    def renew_lease(self, holder: str, now: float, expires_at: float) -> bool:
-        return self._put_lease(holder, expires_at, "holder = :me", now)
+    def renew_lease(self, holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
+        return self._put_lease(holder, expires_at, next_tick_at, "holder = :me", {})
 
     def hand_over_lease(self, holder: str, successor: str, now: float, expires_at: float) -> bool:
         written = self._conditionally(
@@ -218,15 +179,20 @@ class WaitsGateway:
             ExpressionAttributeValues={":me": {"S": holder}},
         )
 
-    def _put_lease(self, holder: str, expires_at: float, condition: str, now: float) -> bool:
-        values: dict[str, Any] = {":me": {"S": holder}}
-        if ":now" in condition:
-            values[":now"] = {"N": repr(now)}
+    def _put_lease(
+        self, holder: str, expires_at: float, next_tick_at: float, condition: str, values: dict[str, Any]
+    ) -> bool:
+        """The lease item: who holds it, until when, and when its watcher looks next."""
         written = self._conditionally(
             "put_item",
-            Item={**LEASE_KEY, "holder": {"S": holder}, "expiresAt": {"N": repr(expires_at)}},
+            Item={
+                **LEASE_KEY,
+                "holder": {"S": holder},
+                "expiresAt": {"N": repr(expires_at)},
+                "nextTickAt": {"N": repr(next_tick_at)},
+            },
             ConditionExpression=condition,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeValues={":me": {"S": holder}, **values},
         )
         return written is not None
 

@@ -23,6 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         str(event["taskToken"]),
         int(event["timeoutSeconds"]),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
+        clients.locks(os.environ["LOCK_TABLE_NAME"]),
         lambda name: watcher.start(name, {"startedAt": clock.now(), "leaseUntil": 0}),
         RuntimeSettings.from_env(),
     )

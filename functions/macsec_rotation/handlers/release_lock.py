@@ -13,6 +13,8 @@ from ._step import step_handler
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    caught = event.pop("caught", None)  # set by the iteration's Catch after an unexpected error
-    item = TargetRotation.model_validate(event)
-    return release_lock(item, clients.locks(os.environ["LOCK_TABLE_NAME"]), caught).dump()
+    state = dict(event["item"])
+    caught = state.pop("caught", None)  # set by the iteration's Catch after an unexpected error
+    item = TargetRotation.model_validate(state)
+    locks = clients.locks(os.environ["LOCK_TABLE_NAME"])
+    return release_lock(item, locks, str(event["executionId"]), caught).dump()

@@ -1,10 +1,12 @@
-"""Summarise a finished rotation: a result per target, and a metric per outcome."""
+"""Summarise a finished rotation: a result per target, a metric per outcome, and the notification."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .. import clients
 from ..logic.report import summarise
 from ..models import TargetRotation
 from ..observability import logger, metrics
@@ -19,4 +21,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name=f"Targets{target.outcome}", unit=MetricUnit.Count, value=1)
         logger.info("target finished", extra=target.dump())
     metrics.add_metric(name="RotationsSucceeded", unit=MetricUnit.Count, value=1)
+    clients.notifications(os.environ["TOPIC_ARN"]).publish("MACsec key rotation finished", result.dump())
     return result.dump()

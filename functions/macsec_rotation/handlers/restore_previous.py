@@ -13,6 +13,6 @@ from ._step import step_handler
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    item = TargetRotation.model_validate(event)
+    item = TargetRotation.from_state(event)  # after a diverted wait: the watcher's answer
     settings = RuntimeSettings.from_env()
     return restore_previous_keys(item, clients.secrets(), clients.directconnect(), settings).dump()

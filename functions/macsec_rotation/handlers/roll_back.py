@@ -14,7 +14,7 @@ from ._step import step_handler
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    item = TargetRotation.model_validate(event)
+    item = TargetRotation.from_state(event)  # after a diverted wait: the watcher's answer
     rolled_back = roll_back_new_key(item, clients.directconnect())
     if item.router_asked_at is not None:  # the router automation was asked for this key: it may drop it now
         announce_roll_back(rolled_back, clients.events(), clients.waits(os.environ["WAITS_TABLE_NAME"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import clock
 from ..errors import Aborted, AssociationRejected, AssociationTimeout, DirectConnectBusy, RouterNotConfirmed
-from ..gateways.directconnect import DirectConnectGateway
+from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import SecretsGateway
 from ..keys import parse_key_material
 from ..models import Failure, TargetRotation
@@ -12,8 +12,10 @@ from ..observability import logger
 from .abort import ABORTED
 
 
-def associate_new_key(item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway) -> TargetRotation:
-    target = dx.describe(item.target)
+def associate_new_key(
+    item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway, target: Target | None = None
+) -> TargetRotation:
+    target = target or dx.describe(item.target)
     if target.key(item.new_ckn) is None:
         # The CAK lives only in this frame: read, validated, handed to Direct Connect, dropped.
         key = parse_key_material(

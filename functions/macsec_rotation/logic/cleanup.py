@@ -9,10 +9,21 @@ from ..keys import ckn_among, same_ckn
 from ..models import Failure, TargetRotation
 from ..observability import logger
 from ..settings import RuntimeSettings
+from .encryption import tighten_encryption
 
 
-def remove_old_keys(item: TargetRotation, dx: DirectConnectGateway, settings: RuntimeSettings) -> TargetRotation:
+def clean_up(item: TargetRotation, dx: DirectConnectGateway, settings: RuntimeSettings) -> TargetRotation:
+    """Once the new key is associated (and, under callback, on the router): tighten encryptionMode if asked, then
+    remove the old keys, from one reading of the target (tightening changes no key nor port). Run again after a
+    crash, each part recognises its own work."""
     target = dx.describe(item.target)
+    return remove_old_keys(tighten_encryption(item, dx, target), dx, settings, target)
+
+
+def remove_old_keys(
+    item: TargetRotation, dx: DirectConnectGateway, settings: RuntimeSettings, target: Target | None = None
+) -> TargetRotation:
+    target = target or dx.describe(item.target)
     new_key = target.key(item.new_ckn)
     if new_key is None or new_key.state != "associated":
         raise NewKeyNotAssociated(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..gateways.directconnect import DirectConnectGateway
+from ..gateways.directconnect import DirectConnectGateway, Target
 from ..models import MODE_STRICTNESS, EncryptionMode, TargetRotation
 from ..observability import logger
 
@@ -33,8 +33,8 @@ def decide_tightening(
     return wanted, None, True
 
 
-def tighten_encryption(item: TargetRotation, dx: DirectConnectGateway) -> TargetRotation:
-    target = dx.describe(item.target)
+def tighten_encryption(item: TargetRotation, dx: DirectConnectGateway, target: Target | None = None) -> TargetRotation:
+    target = target or dx.describe(item.target)
     after, skipped, change = decide_tightening(
         target.encryption_mode, item.wanted_mode, item.mode_before, list(target.ports_down)
     )

@@ -5,7 +5,7 @@ put on. The lock survives crashes through its expiry and is released on every pa
 from __future__ import annotations
 
 from .. import clock
-from ..errors import TargetBusy, WorkflowError, reported_error_name
+from ..errors import WorkflowError, reported_error_name
 from ..gateways.locks import LocksGateway
 from ..models import Failure, TargetRotation
 from ..observability import logger
@@ -16,31 +16,28 @@ from .abort import aborted
 def acquire_lock(
     item: TargetRotation, locks: LocksGateway, execution_id: str, settings: RuntimeSettings
 ) -> TargetRotation:
+    """Take the lock, or wait for it (the watcher's LOCK_FREE condition takes it for this execution once it is
+    free, at most as long as the holder's lock can live)."""
     if locks.abort_requested(execution_id):  # nothing is held or changed yet
         return aborted(item, "while it waited for the target's lock")
-    poll = item.poll if item.status == "waitingForLock" else settings.lock_poll()
     now = clock.now()
     holder = locks.acquire(item.target, execution_id, now, now + settings.lock_ttl_seconds)
     if holder is None:
-        logger.info("lock acquired", target=item.target, waited_rounds=poll.attempt)
+        logger.info("lock acquired", target=item.target)
         return item.model_copy(update={"status": "locked", "lock_owner": execution_id})
-    attempt = poll.attempt + 1
-    if attempt >= poll.max_attempts:
-        cause = (
-            f"{item.target} stayed locked by {holder} for {(attempt - 1) * poll.interval_seconds}s; nothing was "
-            "changed. Check that execution, then start this rotation again."
-        )
-        logger.warning("target busy", target=item.target, holder=holder)
-        return item.model_copy(update={"status": "busy", "failure": Failure(error=TargetBusy.__name__, cause=cause)})
-    logger.info("waiting for lock", target=item.target, holder=holder, attempt=attempt)
-    return item.model_copy(update={"status": "waitingForLock", "poll": poll.model_copy(update={"attempt": attempt})})
+    logger.info("waiting for lock", target=item.target, holder=holder)
+    # lock_owner names the waiter (its wait and an abort are found by it); releasing a lock one does not hold
+    # changes nothing.
+    return item.model_copy(update={"status": "waitingForLock", "lock_owner": execution_id})
 
 
-def release_lock(item: TargetRotation, locks: LocksGateway, caught: dict[str, str] | None) -> TargetRotation:
-    """Release; after an unexpected error (`caught`, Step Functions' {Error, Cause}) keep it as the failure."""
-    if item.lock_owner:
-        locks.release(item.target, item.lock_owner)
-        logger.info("lock released", target=item.target)
+def release_lock(
+    item: TargetRotation, locks: LocksGateway, execution_id: str, caught: dict[str, str] | None
+) -> TargetRotation:
+    """Release the lock if this execution holds it (a failed step's input may predate the lock: the owner is the
+    execution); after an unexpected error (`caught`, Step Functions' {Error, Cause}) keep it as the failure."""
+    locks.release(item.target, execution_id)
+    logger.info("lock released", target=item.target)
     if caught:
         error = str(caught.get("Error") or WorkflowError.__name__)
         cause = str(caught.get("Cause") or "")

@@ -65,7 +65,11 @@ def plan_rotation(
 
 
 def replan_under_lock(
-    item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
+    item: TargetRotation,
+    secrets: SecretsGateway,
+    dx: DirectConnectGateway,
+    settings: RuntimeSettings,
+    target: Target | None = None,
 ) -> TargetRotation:
     """Decide once this execution holds the target's lock: another rotation may have changed the keys or
     the secret while it waited. A request for a version that is no longer current (an event's) ends as
@@ -80,7 +84,7 @@ def replan_under_lock(
             return item.model_copy(update={"action": "Superseded", "status": "superseded", "new_ckn": ckn})
         version_id = current
     new_ckn = parse_key_material(secrets.secret_string(secret.arn, version_id), secret.name, version_id).ckn
-    target = dx.describe(item.target)
+    target = target or dx.describe(item.target)  # read under the lock, by the caller or here
     _check_target(target, secret, settings)
     planned = _plan_target(secret, version_id, new_ckn, target, item.wanted_mode, settings, item.version_pinned)
     return planned.model_copy(

@@ -2,13 +2,15 @@
 
 What is restored is fixed when the rotation plans: the keys associated then (`ckns_before`), their
 pairs found by CKN among the secret's versions. Never "whatever is AWSPREVIOUS now": a second write
-moves that label. The step runs in a loop until every port that had encryption has it again across the
-settle period: each round re-associates what is not live yet, since Direct Connect may refuse a CKN that
-is still listed on its way out (unpublished) and accept it later. A retry of a round does nothing twice.
+moves that label. Done when every port that had encryption has it again across the settle period: the
+watcher waits for that (RESTORED) and sends the rotation back to the restore step when a key
+is to be associated again, since Direct Connect may refuse a CKN that is still listed on its way out
+(unpublished) and accept it later. A retry of a round does nothing twice.
 """
 
 from __future__ import annotations
 
+from .. import clock
 from ..errors import AssociationRejected, DirectConnectBusy, EncryptionDown
 from ..gateways.directconnect import DirectConnectGateway, Target
 from ..gateways.secrets import SecretsGateway
@@ -23,44 +25,59 @@ from .pairs import find_pairs
 def restore_previous_keys(
     item: TargetRotation, secrets: SecretsGateway, dx: DirectConnectGateway, settings: RuntimeSettings
 ) -> TargetRotation:
-    first_round = item.status != "restoring"
-    poll = settings.restore_poll() if first_round else item.poll
-    attempt = poll.attempt + 1
+    """One round: associate again each planned key that is not live, then park until the watcher sees them back
+    (RESTORED); it sends the rotation here again when a key is to be associated again (one refused while listed
+    left the listing, or one restored went), until the restore's time is up."""
     target = dx.describe(item.target)
     associated_now, refused, unrestorable = _reassociate_missing(item, target, secrets, dx)
     restored = sorted({*item.restored_ckns, *associated_now})
-    lost = encryption_lost(target, item)
-    coming = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
-    settled_since, settled = None, False
-    # This round's reading predates what it just re-associated: only a later round can see it settle.
-    if not lost and not coming and not refused and not associated_now:
-        settled_since, settled = settling(item, settings)
-    status, failure = "restoring", None
-    if settled_since is not None and (settled or attempt >= poll.max_attempts):
-        status, failure = "restored", _restored(item, target, restored, unrestorable)
-    elif len(unrestorable) == len(item.ckns_before) and not restored:
+    status, failure = "waitingForRestore", None
+    if len(unrestorable) == len(item.ckns_before) and not restored:
         status, failure = "unrestorable", _unrestorable(item, target)
-    elif attempt >= poll.max_attempts:
-        waited = (attempt - 1) * poll.interval_seconds
-        status, failure = "restoreTimedOut", _timed_out(item, lost, refused + unrestorable, waited)
-    logger.info(
-        "restore polled",
-        target=item.target,
-        attempt=attempt,
-        ports_down=lost,
-        refused=refused,
-        unrestorable=unrestorable,
-        status=status,
-    )
+    # A refused key is worth trying again once its listing changed: remember how it was listed when refused.
+    refused_listed = {ckn.lower(): _listed_state(target, ckn) for ckn in refused}
+    logger.info("restore round", target=item.target, refused=refused, unrestorable=unrestorable, status=status)
     return item.model_copy(
         update={
             "status": status,
             "failure": failure,
             "restored_ckns": restored,
-            "settled_since": settled_since,
-            "poll": poll.model_copy(update={"attempt": attempt}),
+            "refused_ckns": refused_listed,
+            "unrestorable_ckns": unrestorable,
+            "restoring_since": item.restoring_since or clock.now(),
+            "settled_since": None,
         }
     )
+
+
+def restoration_status(item: TargetRotation, target: Target, settings: RuntimeSettings) -> TargetRotation:
+    """Where the restore stands (the watcher's RESTORED condition): restoring (a key to associate again: back to
+    the restore step), restored (every planned key live and encryption held across the settle period on every
+    port that had it), restoreTimedOut, or still waitingForRestore."""
+    out_of_time = clock.now() - (item.restoring_since or clock.now()) >= settings.restore_budget_seconds
+    missing = [c for c in item.ckns_before if target.key(c) is None and not ckn_among(c, item.unrestorable_ckns)]
+    again = [c for c in missing if _listed_state(target, c) != item.refused_ckns.get(c.lower())]
+    if again and not out_of_time:
+        logger.info("restore goes again", target=item.target, ckns=again)
+        return item.model_copy(update={"status": "restoring", "settled_since": None})
+    lost = encryption_lost(target, item)
+    coming = [k.ckn for k in target.live_keys if k.state == "associating" and ckn_among(k.ckn, item.ckns_before)]
+    if not lost and not coming and not missing:
+        settled_since, settled = settling(item, settings)
+        if settled or out_of_time:
+            restored = _restored(item, target, item.restored_ckns, item.unrestorable_ckns)
+            return item.model_copy(update={"status": "restored", "failure": restored, "settled_since": settled_since})
+        return item.model_copy(update={"status": "waitingForRestore", "settled_since": settled_since})
+    if out_of_time:
+        waited = round(clock.now() - (item.restoring_since or clock.now()))
+        failure = _timed_out(item, lost, missing, waited)
+        return item.model_copy(update={"status": "restoreTimedOut", "failure": failure, "settled_since": None})
+    return item.model_copy(update={"status": "waitingForRestore", "settled_since": None})
+
+
+def _listed_state(target: Target, ckn: str) -> str:
+    listed = target.listed(ckn)
+    return listed.state if listed is not None else ""
 
 
 def _reassociate_missing(

@@ -17,15 +17,13 @@ from ..errors import InvalidConfirmation, TargetBusy
 from ..gateways.events import KEY_READY, KEY_ROLLED_BACK, OLD_KEYS_REMOVED, EventsGateway
 from ..gateways.locks import LocksGateway
 from ..gateways.tasks import TasksGateway
-from ..gateways.waits import Parked, WaitsGateway
+from ..gateways.waits import WaitsGateway, Watched
+from ..keys import same_ckn
 from ..models import TargetRotation
-from ..observability import logger, metrics
+from ..observability import logger
 from ..settings import RuntimeSettings
-from .abort import ABORTED
+from .conditions import ROUTER_CONFIRMED
 
-# What a parked router wait answers with (its state writes it to $.status).
-CONFIRMED = "routerConfirmed"
-NOT_CONFIRMED = "routerNotConfirmed"
 _TARGET_ID = re.compile(r"dx(con|lag)-[0-9a-zA-Z]{1,40}")
 _CKN = re.compile(r"[0-9a-fA-F]{2,64}")
 
@@ -47,52 +45,35 @@ def ask_router(item: TargetRotation, events: EventsGateway) -> TargetRotation:
     return item.model_copy(update={"router_asked_at": clock.now(), "status": "waitingForRouter"})
 
 
-def park_for_router(
-    item: TargetRotation,
-    task_token: str,
-    waits: WaitsGateway,
-    tasks: TasksGateway,
-    locks: LocksGateway,
-    settings: RuntimeSettings,
-    abort_requested: bool,
-) -> str:
-    """One round of the wait: answer at once when the outcome is known (aborted, out of time, confirmed
-    already), else leave the task parked for the confirmation, the lock renewed past the round."""
+def hold_lock_for_router(
+    item: TargetRotation, locks: LocksGateway, timeout_seconds: int, settings: RuntimeSettings
+) -> None:
+    """The router wait may outlast the lock's time to live: renew it past the wait's end before parking."""
     now = clock.now()
-    waited = now - (item.router_asked_at or now)
-    if abort_requested:
-        return _answer(tasks, task_token, ABORTED, item, waited)
-    # Rounds split the timeout evenly, so the one due to end past the deadline is not started.
-    if waited + settings.router_round_seconds / 2 >= settings.router_confirmation_timeout_seconds:
-        return _answer(tasks, task_token, NOT_CONFIRMED, item, waited)
-    holder = locks.acquire(item.target, item.lock_owner or "", now, now + settings.lock_ttl_seconds)
+    until = now + timeout_seconds + settings.lock_ttl_seconds
+    holder = locks.acquire(item.target, item.lock_owner or "", now, until)
     if holder is not None:
         raise TargetBusy(
             f"the lock on {item.target} passed to {holder} while this execution waited for the router; the new key "
             f"{item.new_ckn} is associated and the old keys were kept. Check that execution, then re-run this one."
         )
-    waits.park(
-        item.target,
-        Parked(item.lock_owner or "", item.new_ckn, task_token),
-        expires_at=now + settings.router_confirmation_timeout_seconds + settings.router_round_seconds,
-    )
-    metrics.add_metric(name="RouterWaitSeconds", unit="Seconds", value=waited)
-    if waits.confirmed(item.target, item.new_ckn) and waits.claim(item.target, item.new_ckn):
-        return _answer(tasks, task_token, CONFIRMED, item, waited)
-    logger.info("waiting for the router", target=item.target, ckn=item.new_ckn, waited_seconds=round(waited))
-    return "parked"
 
 
-def _answer(tasks: TasksGateway, task_token: str, status: str, item: TargetRotation, waited: float) -> str:
-    tasks.answer(task_token, status)
-    logger.info("router wait ended", target=item.target, ckn=item.new_ckn, status=status, waited_seconds=round(waited))
-    return status
+def router_waits(target: str, waits: WaitsGateway) -> list[tuple[Watched, TargetRotation]]:
+    """The rotations of `target` parked until its router confirms their new key (one at a time: the lock)."""
+    found = []
+    for parked in waits.watched():
+        if parked.condition == ROUTER_CONFIRMED:
+            item = TargetRotation.model_validate_json(parked.item)
+            if item.target == target:
+                found.append((parked, item))
+    return found
 
 
 def confirm_router_key(detail: Any, waits: WaitsGateway, tasks: TasksGateway) -> str:
     """The router automation (or `macsec-rotation confirm`) installed a CKN on a target's router. Kept in any
-    case; it answers the execution waiting on that target for that CKN, if one does. Another CKN, another target
-    or a repeat changes nothing."""
+    case (the watcher's ROUTER_CONFIRMED condition finds it); it answers at once the execution parked on that
+    target for that CKN, if one is. Another CKN, another target or a repeat changes nothing."""
     target = detail.get("target") if isinstance(detail, dict) else None
     ckn = detail.get("ckn") if isinstance(detail, dict) else None
     if not isinstance(target, str) or not _TARGET_ID.fullmatch(target):
@@ -106,13 +87,16 @@ def confirm_router_key(detail: Any, waits: WaitsGateway, tasks: TasksGateway) ->
             "`MACsec Key Ready For Router` event named it; nothing was changed."
         )
     waits.record_confirmation(target, ckn, clock.now())
-    parked = waits.claim(target, ckn)
-    if parked is None:
+    answered = 0
+    for parked, item in router_waits(target, waits):
+        # settled first: exactly one party (this confirmation or the watcher) answers a token
+        if same_ckn(item.new_ckn, ckn) and waits.settle(parked):
+            answered += tasks.answer(parked.task_token, item.model_copy(update={"status": ROUTER_CONFIRMED}).dump())
+            logger.info("router confirmation answered", target=target, ckn=ckn, execution=item.lock_owner)
+    if not answered:
         logger.info("router confirmation kept; no rotation waits for it now", target=target, ckn=ckn)
         return "kept"
-    answered = tasks.answer(parked.task_token, CONFIRMED)
-    logger.info("router confirmation answered", target=target, ckn=ckn, execution=parked.execution_id)
-    return CONFIRMED if answered else "kept"
+    return ROUTER_CONFIRMED
 
 
 def announce_roll_back(item: TargetRotation, events: EventsGateway, waits: WaitsGateway) -> None:

@@ -1,6 +1,7 @@
-"""One watcher for the whole fleet: every wait of the workflow parks its execution on a condition (a task token
-and a deadline in the waits table), and a single watcher reads Direct Connect once a tick for every target,
-evaluates each parked condition and answers the executions whose condition resolved.
+"""One watcher for the whole fleet: every wait of the workflow (association, removal, restore, lock, router) parks
+its execution on a condition (logic/conditions.py: a task token and a deadline in the waits table), and a single
+watcher reads Direct Connect once a tick for every target, evaluates each parked condition and answers the
+executions whose condition resolved.
 
 Direct Connect publishes no key-state event, so the fewest reads that see every target are one paged
 DescribeConnections and one paged DescribeLags a tick, however many rotations wait. Exactly one watcher runs (a
@@ -11,42 +12,29 @@ watcher ends its run before Express's five minutes by starting its successor and
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from .. import clock
-from ..errors import TargetNotFound
 from ..gateways.directconnect import Target
 from ..gateways.events import EventsGateway
 from ..gateways.locks import LocksGateway
 from ..gateways.tasks import TasksGateway
 from ..gateways.waits import WaitsGateway, Watched, watched_id
-from ..models import Failure, TargetRotation
+from ..models import TargetRotation
 from ..observability import logger, metrics
 from ..settings import RuntimeSettings
-from .abort import ABORTED
-from .cleanup import removal_status
-from .router import announce_removal
+from .conditions import READS_DIRECT_CONNECT, ROUTER_CONFIRMED, Look, answer_for, evaluate
+from .router import announce_removal, hold_lock_for_router
 
 Next = Literal["tick", "done", "handover"]
-# The conditions an execution can park on, and the state data the watcher answers with when one resolves.
-ASSOCIATED = "associated"  # the new key is associated (or gone, or out of time, or the run aborted)
-REMOVED = "removed"  # the old keys are gone and encryption held across the settle period (or went down)
 # Express runs at most five minutes: a watcher hands over well before.
 RUN_SECONDS = 240
-# The lease is renewed when less than a tick and this margin are left.
+# The lease is renewed when less than the longest wait between two ticks and this margin are left.
 LEASE_MARGIN_SECONDS = 8
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the watcher does with a parked task: answer it with `answer`, or keep it parked, with `keep` (the
-    state data it carries to the next tick) when that changed."""
-
-    answer: TargetRotation | None = None
-    keep: TargetRotation | None = None
 
 
 @dataclass(frozen=True)
@@ -64,11 +52,14 @@ def park(
     task_token: str,
     timeout_seconds: int,
     waits: WaitsGateway,
+    locks: LocksGateway,
     start_watcher: Callable[[str], object],
     settings: RuntimeSettings,
 ) -> None:
     """Record the task for the watcher (replacing this execution's earlier token for the target), and make
     sure a watcher runs: take the lease if it is free or expired, and start one under it."""
+    if condition == ROUTER_CONFIRMED:
+        hold_lock_for_router(item, locks, timeout_seconds, settings)
     now = clock.now()
     waits.watch(
         Watched(
@@ -82,7 +73,9 @@ def park(
         )
     )
     watcher = f"watcher-{uuid.uuid4().hex}"
-    if waits.take_lease(watcher, now, now + settings.watcher_lease_seconds):
+    # A wait that needs Direct Connect's state takes over from a watcher that will not look for a while.
+    soon = now + settings.watcher_tick_seconds + 1 if condition in READS_DIRECT_CONNECT else None
+    if waits.take_lease(watcher, now, now + settings.watcher_lease_seconds, take_over_after=soon):
         start_watcher(watcher)
         logger.info("watcher started", watcher=watcher)
     logger.info("parked", condition=condition, target=item.target, timeout_seconds=timeout_seconds)
@@ -100,14 +93,17 @@ def tick(
     start_watcher: Callable[[str], object],
     settings: RuntimeSettings,
 ) -> Tick:
-    """One round of the watcher: nothing to do ends it (and releases the lease); else one read of the fleet,
-    every parked condition evaluated, the resolved ones answered, the others heartbeaten. The lease (until
-    `lease_until`, as this watcher last wrote it) is renewed only when it would run out before the next tick is well
-    under way: nobody else can take it before, and a write every tick would be most of the watcher's DynamoDB bill."""
+    """One round of the watcher: nothing to do ends it (and releases the lease); else one read of the fleet (when
+    a parked condition needs Direct Connect's state), every parked condition evaluated, the resolved ones answered,
+    the others heartbeaten. The next tick comes after `watcherTickSeconds` while a condition needs Direct Connect,
+    else after a heartbeat period (a lock or a router confirmation is all that waits). The lease (until
+    `lease_until`, as this watcher last wrote it) is renewed only when it would run out before the next tick is
+    well under way: nobody else can take it before, and a write every tick would be most of the watcher's DynamoDB
+    bill."""
     now = clock.now()
     if lease_until - now <= settings.watcher_tick_seconds + LEASE_MARGIN_SECONDS:
         lease_until = now + settings.watcher_lease_seconds
-        if not waits.renew_lease(watcher, now, lease_until):
+        if not waits.renew_lease(watcher, now, lease_until, next_tick_at=now):
             logger.info("another watcher holds the lease", watcher=watcher)
             return Tick("done", 0, 0)
     parked = waits.watched()
@@ -118,8 +114,9 @@ def tick(
         if not waits.watched() or not waits.take_lease(watcher, now, lease_until):
             return Tick("done", 0, 0)
         parked = waits.watched()
-    fleet = read_fleet()
-    answered = sum(_serve(p, fleet, now, waits, tasks, locks, events, settings) for p in parked)
+    reads_dx = any(p.condition in READS_DIRECT_CONNECT for p in parked)
+    look = Look(fleet=read_fleet() if reads_dx else None, locks=locks, waits=waits)
+    answered = sum(_serve(p, look, now, waits, tasks, events, settings) for p in parked)
     metrics.add_metric(name="ParkedTasks", unit="Count", value=len(parked))
     if now - started_at >= RUN_SECONDS:
         successor = f"watcher-{uuid.uuid4().hex}"
@@ -127,32 +124,55 @@ def tick(
             start_watcher(successor)
             logger.info("watcher handed over", watcher=watcher, successor=successor)
         return Tick("handover", 0, lease_until, len(parked), answered)
-    return Tick("tick", settings.watcher_tick_seconds, lease_until, len(parked), answered)
+    wait = _next_wait(parked, reads_dx, now, settings)
+    if wait > settings.watcher_tick_seconds:
+        # A long wait: the lease must outlive it, and says when this watcher looks next, so that a wait that needs
+        # Direct Connect parking meanwhile takes the lease over and starts a watcher that looks at once.
+        lease_until = now + wait + LEASE_MARGIN_SECONDS
+        if not waits.renew_lease(watcher, now, lease_until, next_tick_at=now + wait):
+            return Tick("done", 0, 0)
+    return Tick("tick", wait, lease_until, len(parked), answered)
+
+
+def _next_wait(parked: list[Watched], reads_dx: bool, now: float, settings: RuntimeSettings) -> int:
+    """Every tick while a wait needs Direct Connect's state; else (a lock, a router confirmation: each answered by
+    its own event too) at the next heartbeat or deadline, whichever comes first."""
+    if reads_dx:
+        return settings.watcher_tick_seconds
+    soonest = min(p.deadline for p in parked) - now
+    return max(settings.watcher_tick_seconds, min(settings.watcher_slow_beat_seconds, math.ceil(soonest)))
 
 
 def _serve(
     parked: Watched,
-    fleet: Mapping[str, Target],
+    look: Look,
     now: float,
     waits: WaitsGateway,
     tasks: TasksGateway,
-    locks: LocksGateway,
     events: EventsGateway,
     settings: RuntimeSettings,
 ) -> bool:
     item = TargetRotation.model_validate_json(parked.item)
-    abort = parked.condition == ASSOCIATED and locks.abort_requested(item.lock_owner)
-    verdict = evaluate(parked, item, fleet.get(item.target), now, abort, settings)
+    verdict = evaluate(parked, item, look, now, settings)
     if verdict.answer is not None:
         if not waits.settle(parked):
             return False  # parked again meanwhile: the next tick serves the new token
         if verdict.answer.status == "removed" and item.router_confirmation == "callback":
             announce_removal(verdict.answer, events)  # the router may delete the old keys now
-        tasks.answer(parked.task_token, verdict.answer.dump())
+        answer = answer_for(parked.condition, verdict.answer)
+        if answer.error is None:
+            tasks.answer(parked.task_token, answer.output.dump())
+        else:
+            tasks.fail(parked.task_token, answer.error, answer.cause or "")
         logger.info("condition resolved", condition=parked.condition, target=item.target, status=verdict.answer.status)
         return True
     kept = verdict.keep.model_dump_json(by_alias=True) if verdict.keep is not None else None
-    if now - parked.beat_at >= settings.watcher_beat_seconds:
+    beat = (
+        settings.watcher_beat_seconds
+        if parked.condition in READS_DIRECT_CONNECT
+        else settings.watcher_slow_beat_seconds
+    )
+    if now - parked.beat_at >= beat:
         if tasks.beat(parked.task_token):
             waits.beat(parked, now, kept)
         else:  # the execution ended (stopped, timed out): nobody waits for this any more
@@ -160,45 +180,3 @@ def _serve(
     elif kept is not None:
         waits.beat(parked, parked.beat_at, kept)
     return False
-
-
-def evaluate(
-    parked: Watched,
-    item: TargetRotation,
-    target: Target | None,
-    now: float,
-    abort_requested: bool,
-    settings: RuntimeSettings,
-) -> Verdict:
-    """What the condition says now about the target (None: the fleet read did not list it)."""
-    waited = round(now - parked.parked_at, 3)
-    if target is None:
-        cause = f"{item.target} is no longer listed by Direct Connect in this account and Region."
-        failure = Failure(error=TargetNotFound.__name__, cause=cause)
-        return Verdict(answer=item.model_copy(update={"status": "targetGone", "failure": failure}))
-    if parked.condition == ASSOCIATED:
-        return Verdict(answer=_association(item, target, now, parked.deadline, abort_requested, waited))
-    if parked.condition == REMOVED:
-        checked = removal_status(item, target, waited, settings).model_copy(update={"waited_seconds": waited})
-        if checked.status != "removing":
-            return Verdict(answer=checked)
-        changed = checked.settled_since != item.settled_since
-        return Verdict(keep=checked if changed else None)
-    raise ValueError(f"unknown condition {parked.condition!r}")
-
-
-def _association(
-    item: TargetRotation, target: Target, now: float, deadline: float, abort_requested: bool, waited: float
-) -> TargetRotation | None:
-    if abort_requested:  # an operator's abort: the old keys are all still there, the new key goes
-        return item.model_copy(update={"status": ABORTED, "waited_seconds": waited})
-    key = target.key(item.new_ckn)
-    if key is not None and key.state == "associated":
-        status = "associated"
-    elif key is None:
-        status = "dropped"
-    elif now >= deadline:
-        status = "timedOut"
-    else:
-        return None
-    return item.model_copy(update={"status": status, "waited_seconds": waited})

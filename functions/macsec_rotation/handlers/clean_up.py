@@ -1,16 +1,17 @@
-"""Associate the new CKN/CAK with the target; the CAK is read here and goes nowhere else."""
+"""Tighten encryptionMode if asked, then disassociate every key the new current version supersedes."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import clients
-from ..logic.association import associate_new_key
+from ..logic.cleanup import clean_up
 from ..models import TargetRotation
+from ..settings import RuntimeSettings
 from ._step import step_handler
 
 
 @step_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     item = TargetRotation.model_validate(event)
-    return associate_new_key(item, clients.secrets(), clients.directconnect()).dump()
+    return clean_up(item, clients.directconnect(), RuntimeSettings.from_env()).dump()

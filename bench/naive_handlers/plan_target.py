@@ -1,16 +1,17 @@
-"""Decide again under the lock: the keys or the secret may have changed while this execution waited."""
+"""The handler as it was when the naive design was frozen (the workflow has merged or changed it since):
+Decide again under the lock: the keys or the secret may have changed while this execution waited."""
 
 import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import clients
-from ..logic.abort import aborted
-from ..logic.prepare import replan_under_lock
-from ..models import TargetRotation
-from ..settings import RuntimeSettings
-from ._step import step_handler
+from macsec_rotation import clients
+from macsec_rotation.handlers._step import step_handler
+from macsec_rotation.logic.abort import aborted
+from macsec_rotation.logic.prepare import replan_under_lock
+from macsec_rotation.models import TargetRotation
+from macsec_rotation.settings import RuntimeSettings
 
 
 @step_handler
