@@ -42,6 +42,8 @@ TOKEN = re.compile(r'"\$\{(Function|Topic):([A-Za-z_]+)\}"')
 # Resources the naive design does not deploy: set aside (kept under another type, so Refs to them still resolve).
 SET_ASIDE = ("AWS::StepFunctions::StateMachine", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup")
 SET_ASIDE_PREFIX = "Bench::SetAside::"
+# The variables that pace a function's Direct Connect calls (functions/macsec_rotation/clients.py).
+UNPACED = ("PACE_TABLE_NAME", "DX_REQUESTS_PER_SECOND")
 
 
 def _frozen(step: str) -> bool:
@@ -68,6 +70,10 @@ class NaiveTemplate(Template):
         for logical_id, resource in resources.items():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
+            # Frozen before the stack had a Direct Connect budget: its calls take no turns.
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            for name in UNPACED:
+                variables.pop(name, None)
             step = _step(resource["Properties"].get("Handler", ""))
             if step in steps and step not in by_step and not _frozen(step):
                 by_step[step] = logical_id

@@ -143,8 +143,9 @@ class MacsecRotationStack(Stack):
         )
         # keeps the confirmation, and answers the rotation parked for it (found by a scan, settled by a delete)
         waits.grant(functions["router_confirmed"], "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem")
-        # parks (an update that keeps a re-park's start and deadline) and takes the watcher's lease (a put)
-        waits.grant(functions["park"], "dynamodb:UpdateItem", "dynamodb:PutItem")
+        # parks (an update that keeps a re-park's start and deadline), takes the watcher's lease (a put), and looks
+        # for a router confirmation that came before the wait (a get: then a watcher must look at once)
+        waits.grant(functions["park"], "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem")
         locks.grant(functions["park"], "dynamodb:PutItem", "dynamodb:GetItem")  # renews the lock
         self._add_watcher(factory, functions, settings, waits, locks, watcher_environment)
         allow_table_key_use(self, key, [functions[s] for s in ("roll_back", "router_confirmed", "park", "watch")])

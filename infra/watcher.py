@@ -51,6 +51,8 @@ class Watcher(Construct):
                     "startedAt": sfn.JsonPath.number_at("$$.Execution.Input.startedAt"),
                     # until when this watcher holds its lease, as its last tick wrote it (0 at first: take it)
                     "leaseUntil": sfn.JsonPath.number_at("$.leaseUntil"),
+                    # when it last heartbeat every parked task (0 at first: at once)
+                    "beatenAt": sfn.JsonPath.number_at("$.beatenAt"),
                 }
             ),
             payload_response_only=True,

@@ -55,7 +55,7 @@ class RuntimeSettings(BaseModel):
     def watcher_lease_seconds(self) -> int:
         """A crashed watcher's lease runs out before its parked tasks miss their heartbeat (60 s, beaten every 20 s),
         so the task that parks again can start the next watcher."""
-        return max(30, 2 * self.watcher_tick_seconds + 10)
+        return max(50, 2 * self.watcher_tick_seconds + 10)
 
     def removal_poll(self) -> Poll:
         """Old keys leave within the disassociation timeout; then encryption must hold across the settle."""

@@ -185,7 +185,8 @@ WAITS_TABLE_NEEDS = {
     # keeps a confirmation, and answers the rotation parked for it
     "router_confirmed": {"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:DeleteItem"},
     "roll_back": {"dynamodb:DeleteItem"},
-    "park": {"dynamodb:UpdateItem", "dynamodb:PutItem"},  # parks, and takes the watcher's lease
+    # parks, takes the watcher's lease, and looks for a confirmation that came before the wait
+    "park": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"},
     # The watcher scans the parked tasks, reads router confirmations, answers (deletes) them, records
     # heartbeats, and holds its lease.
     "watch": {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},

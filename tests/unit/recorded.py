@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from macsec_rotation import clock as runtime_clock
 from macsec_rotation.gateways.directconnect import Target
 from macsec_rotation.gateways.events import EventsGateway
 from macsec_rotation.gateways.locks import LocksGateway
@@ -26,6 +27,7 @@ class RecordedTasks(TasksGateway):
         self.answers: dict[str, Any] = {}
         self.failures: dict[str, tuple[str, str]] = {}
         self.beats: list[str] = []
+        self.beaten_at: dict[str, list[float]] = {}  # each token's heartbeats, at the functions' clock
         self.gone: set[str] = set()
 
     def answered(self, task_token: str) -> bool:
@@ -45,6 +47,7 @@ class RecordedTasks(TasksGateway):
 
     def beat(self, task_token: str) -> bool:
         self.beats.append(task_token)
+        self.beaten_at.setdefault(task_token, []).append(runtime_clock.now())
         return task_token not in self.gone
 
 
@@ -91,7 +94,7 @@ class Watching:
         self.tasks, self.events = RecordedTasks(), RecordedEvents()
         self.started: list[str] = []
         self.watcher: str | None = None
-        self.started_at = self.lease_until = 0.0
+        self.started_at = self.lease_until = self.beaten_at = 0.0
         self.ticked_at: list[float] = []
 
     def park(self, condition: str, item: TargetRotation, token: str, timeout_seconds: int) -> None:
@@ -105,6 +108,7 @@ class Watching:
             self.watcher,
             self.started_at,
             self.lease_until,
+            self.beaten_at,
             self.waits,
             self.read_fleet,
             self.tasks,
@@ -114,7 +118,7 @@ class Watching:
             self.settings,
         )
         metrics.clear_metrics()  # the tick handler's log_metrics flushes them after each invocation
-        self.lease_until = result.lease_until
+        self.lease_until, self.beaten_at = result.lease_until, result.beaten_at
         self._follow()
         return result
 
@@ -140,4 +144,9 @@ class Watching:
     def _follow(self) -> None:
         """A park that took the lease, or a hand-over, started a watcher: the workflow now runs that one."""
         if self.started and self.started[-1] != self.watcher:
-            self.watcher, self.started_at, self.lease_until = self.started[-1], self.clock.now(), 0.0
+            self.watcher, self.started_at, self.lease_until, self.beaten_at = (
+                self.started[-1],
+                self.clock.now(),
+                0.0,
+                0.0,
+            )

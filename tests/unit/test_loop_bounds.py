@@ -22,6 +22,7 @@ from macsec_rotation.logic.conditions import ASSOCIATED, LOCK_FREE, REMOVED, RES
 from macsec_rotation.logic.lock import acquire_lock, release_lock
 from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
 from macsec_rotation.logic.restore import restore_previous_keys
+from macsec_rotation.logic.watcher import LEASE_MARGIN_SECONDS
 from macsec_rotation.models import ConsoleInput, Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import REGION, Emulated, new_key
@@ -41,7 +42,8 @@ LINGER_BOUND = 60  # old keys may linger the disassociation timeout; the time af
 REMOVAL_BOUND = 90  # 60 s to go + 30 s settle: how long the workflow parks the removal
 RESTORE_BOUND = 390  # 60 s to go + 300 s to associate + 30 s settle
 LOCK_BOUND = 120  # as long as a lock lives
-TICK, BEAT = 4, 20  # the watcher's pace while Direct Connect is watched, and otherwise
+TICK, BEAT = 4, 20  # the watcher's pace while Direct Connect is watched, and its tasks' heartbeat period
+SLOW_BEAT = 100  # the watcher's longest wait (and heartbeat period) while only lock and router waits are parked
 PAST_ANY_BOUND = 3600  # a broken bound fails the test instead of hanging it
 
 
@@ -139,8 +141,8 @@ def waiting_item(owner: str, target: str = TARGET, **update: Any) -> TargetRotat
 @pytest.mark.parametrize(
     ("settings", "restore", "lease"),
     [
-        (SETTINGS, RESTORE_BOUND, 50),
-        (RuntimeSettings(), 900 + 1800 + 30, 50),  # the documented defaults
+        (SETTINGS, RESTORE_BOUND, 30),
+        (RuntimeSettings(), 900 + 1800 + 30, 30),  # the documented defaults
         (RuntimeSettings(watcher_tick_seconds=30, watcher_beat_seconds=10, encryption_settle_seconds=0), 2700, 70),
         (RuntimeSettings(watcher_tick_seconds=2, watcher_beat_seconds=5), 2730, 30),
     ],
@@ -149,9 +151,12 @@ def waiting_item(owner: str, target: str = TARGET, **update: Any) -> TargetRotat
 def test_each_bound_covers_its_configured_time(settings: RuntimeSettings, restore: int, lease: int) -> None:
     # The restore waits for an old key to go, a key to associate, then the settle period.
     assert settings.restore_budget_seconds == restore
-    # The watcher's lease outlives the longest wait between two ticks twice over, and never less than 30 s.
+    # The watcher's lease (renewed at a tick once no more than a tick and the margin are left) outlives two ticks
+    # and the margin, so that a watcher ticking every tick writes it at most every other tick; never less than 30 s.
     assert settings.watcher_lease_seconds == lease
-    assert settings.watcher_lease_seconds > 2 * max(settings.watcher_tick_seconds, settings.watcher_beat_seconds)
+    assert settings.watcher_lease_seconds > 2 * settings.watcher_tick_seconds + LEASE_MARGIN_SECONDS
+    # A slow watcher (only lock and router waits parked) ticks at most a slow beat apart, never faster than a tick.
+    assert settings.watcher_slow_beat_seconds == SLOW_BEAT >= settings.watcher_tick_seconds
 
 
 # ---- the association wait ----
@@ -338,18 +343,19 @@ def test_waiting_for_a_held_lock_ends_target_busy_at_the_deadline_and_not_before
     answered_at_the_first_tick_from(watch, started + LOCK_BOUND)
     assert answer["failure"]["error"] == "TargetBusy" and "exec-A" in answer["failure"]["cause"]
     assert watch.read_fleet.reads == 0  # type: ignore[attr-defined]
-    assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {BEAT}
+    # And the watcher looked a slow beat apart, then at the deadline: min(100 s, the time left to it)
+    assert watch.ticked_at == [started, started + SLOW_BEAT, started + LOCK_BOUND]
     # And the holder keeps its lock
     assert watch.locks.holder(TARGET, emulated.clock.now()) == "exec-A"
 
 
 @pytest.mark.parametrize(
-    ("holder_ttl", "freed_at", "taken_after"),
-    [(3600, 50, 60), (80, None, 100)],
-    ids=["released", "expired"],
+    ("holder_ttl", "released_at", "taken_after"),
+    [(3600, 50, SLOW_BEAT), (80, None, SLOW_BEAT), (SLOW_BEAT + 10, None, LOCK_BOUND)],
+    ids=["released", "expired", "expired-after-the-slow-tick"],
 )
 def test_a_lock_freed_before_the_deadline_is_taken_for_the_waiter(
-    emulated: Emulated, holder_ttl: int, freed_at: int | None, taken_after: int
+    emulated: Emulated, holder_ttl: int, released_at: int | None, taken_after: int
 ) -> None:
     # Given another execution holds the target's lock, and a second parks waiting for it
     watch = watching(emulated)
@@ -357,22 +363,27 @@ def test_a_lock_freed_before_the_deadline_is_taken_for_the_waiter(
     started = emulated.clock.now()
     waiting = acquire_lock(waiting_item(None), watch.locks, "exec-B", SETTINGS)
     watch.park(LOCK_FREE, waiting, "t1", SETTINGS.lock_ttl_seconds)
+    first = watch.tick()
+    assert (first.next, first.wait_seconds, watch.tasks.answers) == ("tick", SLOW_BEAT, {})
 
-    # When the holder releases it (or, crashed, lets it expire) before the deadline
-    while emulated.clock.now() < started + (freed_at or taken_after - BEAT):
-        assert watch.tick().next == "tick"
-        emulated.clock.advance(BEAT)
-    assert watch.tasks.answers == {}
-    if freed_at is not None:
+    # When the holder releases it (or, crashed, lets it expire) before the deadline, while the watcher waits
+    if released_at is not None:
+        emulated.clock.advance(released_at)
         release_lock(waiting_item("exec-A"), watch.locks, "exec-A", None)
+        emulated.clock.advance(first.wait_seconds - released_at)
+    else:
+        emulated.clock.advance(first.wait_seconds)
     answer = watch.answer("t1", PAST_ANY_BOUND)
 
-    # Then the watcher takes it for the waiter at the next tick, for as long as a lock lives
+    # Then the watcher takes it for the waiter at its next tick, for as long as a lock lives
     assert (answer["status"], answer["lockOwner"], answer["failure"]) == ("locked", "exec-B", None)
-    assert answer["waitedSeconds"] == taken_after
+    assert answer["waitedSeconds"] == taken_after == watch.ticked_at[-1] - started
+    freed = released_at if released_at is not None else holder_ttl
+    assert watch.ticked_at[-2] < started + freed <= watch.ticked_at[-1]  # the tick before still found it held
     now = emulated.clock.now()
     assert watch.locks.holder(TARGET, now) == "exec-B"
     assert watch.locks.holder(TARGET, now + SETTINGS.lock_ttl_seconds) == "exec-B"
+    assert watch.read_fleet.reads == 0  # type: ignore[attr-defined]
 
 
 # ---- an operator's abort ----

@@ -34,6 +34,7 @@ OWNER = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
 # A router wait longer than the lock lives: only the renewal before parking keeps the target this execution's.
 SETTINGS = RuntimeSettings(router_confirmation_timeout_seconds=1200, lock_ttl_seconds=900)
 TIMEOUT = SETTINGS.router_confirmation_timeout_seconds
+SLOW_BEAT = SETTINGS.watcher_slow_beat_seconds  # the watcher's pace while only lock and router waits are parked
 
 
 @pytest.fixture
@@ -141,15 +142,17 @@ def test_the_wait_ends_router_not_confirmed_at_its_deadline_and_the_lock_is_held
     watch.park(ROUTER_CONFIRMED, asked(start), "token-0", TIMEOUT)
 
     # When the watcher ticks until it answers
-    answer = watch.answer("token-0", within_seconds=TIMEOUT + SETTINGS.watcher_beat_seconds)
+    answer = watch.answer("token-0", within_seconds=TIMEOUT + SLOW_BEAT)
 
     # Then it answers routerNotConfirmed at the deadline, and not before
     assert answer["status"] == ROUTER_NOT_CONFIRMED
     assert answer["waitedSeconds"] == TIMEOUT == watch.ticked_at[-1] - start
     assert watch.ticked_at[-2] < start + TIMEOUT
-    # And the ticks came a heartbeat period apart (a hand-over's successor ticks at once), each a heartbeat
-    assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {0, 20}
-    assert len(watch.tasks.beats) == len(set(watch.ticked_at)) - 2  # not at the parking nor at the answer
+    # And the ticks came a slow beat (100 s) apart (a hand-over's successor ticks at once), each a heartbeat: the
+    # task (HeartbeatSeconds 300) is beaten every 100 s, not at the parking nor at the answer
+    assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {0, SLOW_BEAT}
+    assert watch.tasks.beaten_at["token-0"] == [start + s for s in range(SLOW_BEAT, TIMEOUT, SLOW_BEAT)]
+    assert len(watch.tasks.beats) == len(set(watch.ticked_at)) - 2
     # And the lock (900 s) outlived the 1200 s wait, since parking renewed it: nobody else could take it
     assert locks.acquire(TARGET, "someone-else", manual_clock.now(), manual_clock.now() + 60) == OWNER
     assert locks.holder(TARGET, start + TIMEOUT + SETTINGS.lock_ttl_seconds) == OWNER
@@ -166,10 +169,10 @@ def test_an_abort_ends_the_wait_at_once_and_a_lost_lock_is_an_error(
     watch.tick()
     assert watch.tasks.answers == {}
     locks.request_abort(OWNER, manual_clock.now())
-    manual_clock.advance(SETTINGS.watcher_beat_seconds)
+    manual_clock.advance(SLOW_BEAT)
     watch.tick()
     assert watch.tasks.answers["t1"]["status"] == "aborted"
-    assert watch.tasks.answers["t1"]["waitedSeconds"] == SETTINGS.watcher_beat_seconds
+    assert watch.tasks.answers["t1"]["waitedSeconds"] == SLOW_BEAT
     # A lock another execution took (this one's expired meanwhile): parking fails and parks nothing.
     manual_clock.advance(TIMEOUT + SETTINGS.lock_ttl_seconds + 1)
     assert locks.acquire(TARGET, "another-execution", manual_clock.now(), manual_clock.now() + 900) is None

@@ -1,11 +1,12 @@
 """The watcher on DynamoDB (moto): one watcher at a time (the lease), one read of the fleet a tick (none while only
-the lock and router waits are parked, which need no faster tick than the heartbeat), each parked task answered
+the lock and router waits are parked, looked at every 100 s at most), each parked task answered
 exactly once when its condition resolves, heartbeats for the rest, a hand-over before Express's five minutes, and an
 end (lease released) when nothing waits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import pairwise
 from typing import Any
 
 import boto3
@@ -18,12 +19,13 @@ from macsec_rotation.gateways.events import OLD_KEYS_REMOVED
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.waits import WaitsGateway
 from macsec_rotation.logic.conditions import ASSOCIATED, LOCK_FREE, REMOVED, RESTORED, ROUTER_CONFIRMED
+from macsec_rotation.logic.router import confirm_router_key
 from macsec_rotation.logic.watcher import LEASE_MARGIN_SECONDS, RUN_SECONDS, park, tick
 from macsec_rotation.models import Poll, TargetRotation
 from macsec_rotation.observability import metrics
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import ManualClock
-from tests.unit.recorded import RecordedEvents, RecordedTasks, diverted, dynamodb_tables
+from tests.unit.recorded import RecordedEvents, RecordedTasks, Watching, diverted, dynamodb_tables
 
 TARGET = "dxcon-aaaa1111"
 NEW, OLD = "ab" * 32, "cd" * 32
@@ -95,6 +97,9 @@ def park_item(
     park(condition, parked, token, timeout, waits, locks, started.append, SETTINGS)
 
 
+BEATEN_AT: dict[str, float] = {}  # watcher name -> when it last heartbeat every parked task
+
+
 def run_tick(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
     name: str,
@@ -110,6 +115,7 @@ def run_tick(
         name,
         started_at or manual.now(),
         lease_until,
+        BEATEN_AT.get(name, 0.0),  # as the watcher's Express state carries it from tick to tick
         waits,
         fleet,
         tasks,
@@ -119,6 +125,7 @@ def run_tick(
         SETTINGS,
     )
     metrics.clear_metrics()  # the tick handler's log_metrics flushes them after each invocation
+    BEATEN_AT[name] = result.beaten_at
     return result
 
 
@@ -263,46 +270,85 @@ def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGatew
     started: list[str] = []
     park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
-    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds == manual.now() + 50
+    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds == manual.now() + 30
     lease_until, renewals = first.lease_until, 0
     for _ in range(30):  # two minutes of ticks
         manual.advance(SETTINGS.watcher_tick_seconds)
         result = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=lease_until)
+        assert result.wait_seconds == SETTINGS.watcher_tick_seconds
         renewals += result.lease_until != lease_until
-        # Never lapses before the next tick is well under way, whichever wait comes between two ticks.
-        assert result.lease_until - manual.now() > SETTINGS.watcher_beat_seconds
+        # Never lapses before the next tick is well under way.
+        assert result.lease_until - (manual.now() + result.wait_seconds) >= LEASE_MARGIN_SECONDS
         lease_until = result.lease_until
-    # A 50 s lease renewed when 28 s are left: every sixth 4 s tick, not every tick.
-    assert 0 < renewals <= 30 // 6
-    # Nobody else can take it meanwhile.
-    assert not waits.take_lease("another", manual.now(), manual.now() + 30)
+    # A 30 s lease renewed when 12 s (a tick and the margin) are left: every fifth 4 s tick, not every tick.
+    assert renewals == 30 // 5
+    # Nobody else can take it meanwhile, not even a wait that needs Direct Connect: this watcher looks every tick.
+    now = manual.now()
+    assert not waits.take_lease("another", now, now + 30)
+    assert not waits.take_lease("another", now, now + 30, take_over_after=now + SETTINGS.watcher_tick_seconds + 1)
 
 
-def test_the_lease_outlives_the_heartbeat_period_between_two_slow_ticks(
-    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+def test_the_lease_outlives_the_slow_beat_between_two_slow_ticks(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given only a router wait: the watcher ticks every 20 s
+    # Given only a router wait: the watcher ticks every 100 s
     waits, locks, manual = world
     locks.acquire(TARGET, OWNER, manual.now(), manual.now() + 5400)
     started: list[str] = []
     park_item(ROUTER_CONFIRMED, item(router_confirmation="callback"), "t1", 3600, world, started)
-    lease_until, renewals = 0.0, 0
-    for _ in range(12):  # four minutes of ticks
+    writes: list[tuple[float, float, float]] = []
+    renew = waits.renew_lease
+
+    def recorded_renewal(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
+        writes.append((now, expires_at, next_tick_at))
+        return renew(holder, now, expires_at, next_tick_at)
+
+    monkeypatch.setattr(waits, "renew_lease", recorded_renewal)
+    lease_until = 0.0
+    for _ in range(12):  # twenty minutes of ticks
+        now = manual.now()
         result = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=lease_until)
-        assert result.wait_seconds == SETTINGS.watcher_beat_seconds
-        renewals += result.lease_until != lease_until
-        # When the next tick comes the lease is still this watcher's, with the margin to spare.
-        assert result.lease_until - (manual.now() + result.wait_seconds) >= LEASE_MARGIN_SECONDS
+        assert result.wait_seconds == SETTINGS.watcher_slow_beat_seconds == 100
+        # When the next tick comes the lease is still this watcher's, with the margin to spare; the lease says
+        # when this watcher looks next.
+        assert result.lease_until == now + result.wait_seconds + LEASE_MARGIN_SECONDS
+        assert writes[-1] == (now, result.lease_until, now + result.wait_seconds)
         lease_until = result.lease_until
         manual.advance(result.wait_seconds)
-    assert renewals == 6  # every other tick
-    assert not waits.take_lease("another", manual.now(), manual.now() + 30)
+        # Nobody else can take it before then (a wait that needs Direct Connect could: see the takeover test).
+        assert not waits.take_lease("another", manual.now() - 1, manual.now() + 30)
+    # Each slow tick renews it at its start (8 s are left, no more than a tick and the margin) and for the wait
+    # ahead: two writes a hundred seconds.
+    assert len(writes) == 2 * 12
+    assert [w[2] for w in writes[::2]] == [w[0] for w in writes[::2]]  # at the start: looking now
+
+
+def test_the_watcher_waits_for_the_nearest_deadline_when_it_comes_before_the_slow_beat(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a lock wait whose deadline is 130 s away
+    _, locks, manual = world
+    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "t1", 130, world, started)
+    tasks, lease_until, waited = RecordedTasks(), 0.0, []
+
+    # When the watcher ticks until it answers
+    while not tasks.answered("t1"):
+        result = run_tick(world, started[0], Fleet(), tasks, [], lease_until=lease_until)
+        waited.append(result.wait_seconds)
+        lease_until = result.lease_until
+        manual.advance(result.wait_seconds)
+
+    # Then it looked after 100 s, then after the 30 s left, and answered busy at the deadline
+    assert waited[:2] == [100, 30]
+    assert (tasks.answers["t1"]["status"], tasks.answers["t1"]["waitedSeconds"]) == ("busy", 130)
 
 
 # ---- which waits need Direct Connect ----
 
 
-def test_only_lock_and_router_waits_parked_read_no_direct_connect_and_tick_every_heartbeat(
+def test_only_lock_and_router_waits_parked_read_no_direct_connect_and_tick_every_slow_beat(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
     # Given a router wait (its execution holds the lock) and a lock wait behind it
@@ -316,26 +362,149 @@ def test_only_lock_and_router_waits_parked_read_no_direct_connect_and_tick_every
     # When the watcher ticks
     first = run_tick(world, started[0], fleet, tasks, [])
 
-    # Then it reads nothing of Direct Connect, and comes back after a heartbeat period
-    assert (first.next, first.wait_seconds, first.parked) == ("tick", 20, 2)
+    # Then it reads nothing of Direct Connect, and comes back after a slow beat
+    assert (first.next, first.wait_seconds, first.parked) == ("tick", 100, 2)
     assert fleet.reads == 0 and tasks.answers == {}
 
-    # And once an association waits too it reads the fleet once a tick, every 4 s
+    # And once an association waits too (taking the lease over, the slow watcher looking only in 100 s) the new
+    # watcher reads the fleet once a tick, every 4 s
+    manual.advance(10)
     park_item(ASSOCIATED, item(target="dxcon-bbbb2222", lock_owner="run-3"), "t3", 1800, world, started)
     fleet.extra = "dxcon-bbbb2222"
-    manual.advance(first.wait_seconds)
-    second = run_tick(world, started[0], fleet, tasks, [])
+    assert len(started) == 2
+    second = run_tick(world, started[1], fleet, tasks, [])
     assert (second.wait_seconds, second.parked, fleet.reads) == (4, 3, 1)
 
     # And once it is answered the watcher slows down again and stops reading
     fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
     manual.advance(second.wait_seconds)
-    third = run_tick(world, started[0], fleet, tasks, [])
+    third = run_tick(world, started[1], fleet, tasks, [], lease_until=second.lease_until)
     assert tasks.answers["t3"]["status"] == "associated"
     manual.advance(third.wait_seconds)
-    fourth = run_tick(world, started[0], fleet, tasks, [])
-    assert (fourth.wait_seconds, fourth.parked, fleet.reads) == (20, 2, 2)
+    fourth = run_tick(world, started[1], fleet, tasks, [], lease_until=third.lease_until)
+    assert (fourth.wait_seconds, fourth.parked, fleet.reads) == (100, 2, 2)
     assert set(tasks.answers) == {"t3"}
+
+
+def test_a_wait_that_needs_direct_connect_takes_the_lease_over_from_a_slow_watcher(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
+    waits, locks, manual = world
+    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    began = manual.now()
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    (slow,) = started
+    slow_fleet, slow_tasks = Fleet(), RecordedTasks()
+    first = run_tick(world, slow, slow_fleet, slow_tasks, [])
+    assert (first.next, first.wait_seconds, slow_fleet.reads) == ("tick", 100, 0)
+
+    # When another lock wait parks meanwhile, it leaves the slow watcher be
+    manual.advance(5)
+    park_item(LOCK_FREE, item(lock_owner="run-3", status="waitingForLock"), "lock-2", 5400, world, started)
+    assert started == [slow]
+    # But when an association parks, it takes the lease over and starts a new watcher, which looks at once
+    manual.advance(5)
+    park_item(ASSOCIATED, item(target="dxcon-bbbb2222", lock_owner="run-4"), "association", 1800, world, started)
+    assert len(started) == 2
+    fast = started[1]
+    fleet, tasks, lease_until = Fleet(), RecordedTasks(), 0.0
+    fleet.extra = "dxcon-bbbb2222"
+    while manual.now() < began + first.wait_seconds:
+        result = run_tick(world, fast, fleet, tasks, [], lease_until=lease_until)
+        assert (result.next, result.wait_seconds, result.parked) == ("tick", 4, 3)
+        lease_until = result.lease_until
+        manual.advance(result.wait_seconds)
+    assert fleet.reads == 23  # every 4 s from the parking (10 s) to the slow watcher's next tick (100 s)
+    ticked_until = manual.now()
+    manual.value = began + first.wait_seconds  # the slow watcher's Wait ends between two of the new one's ticks
+
+    # Then the old watcher, waking with the lock wait due a heartbeat and the key just associated, fails to renew the
+    # lease and stops: it reads, answers, beats and starts nothing
+    fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
+    successors: list[str] = []
+    woke = run_tick(world, slow, slow_fleet, slow_tasks, successors, lease_until=first.lease_until)
+    assert woke.next == "done"
+    assert (slow_fleet.reads, slow_tasks.answers, slow_tasks.failures, slow_tasks.beats) == (0, {}, {}, [])
+    assert successors == [] and len(waits.watched()) == 3
+    # And the new watcher goes on holding the lease: its next tick answers the association
+    manual.value = ticked_until
+    assert run_tick(world, fast, fleet, tasks, [], lease_until=lease_until).next == "tick"
+    assert tasks.answers["association"]["status"] == "associated"
+    assert not waits.take_lease(slow, manual.now(), manual.now() + 30)
+
+
+def test_a_watcher_about_to_look_is_not_taken_over(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
+    # Given a watcher with only a lock wait parked, whose deadline is a tick and a second away (it looks then)
+    _, locks, manual = world
+    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 105, world, started)
+    first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
+    manual.advance(first.wait_seconds)
+    second = run_tick(world, started[0], Fleet(), RecordedTasks(), [], lease_until=first.lease_until)
+    assert second.wait_seconds == SETTINGS.watcher_tick_seconds + 1
+
+    # When an association parks, it leaves the lease to that watcher, which reads Direct Connect at its next tick
+    park_item(ASSOCIATED, item(target="dxcon-bbbb2222", lock_owner="run-4"), "association", 1800, world, started)
+    assert len(started) == 1
+
+
+def test_lock_and_router_waits_alone_are_looked_at_and_beaten_at_most_every_slow_beat(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a router wait (its execution holds the lock, its deadline 250 s away) and a lock wait behind it
+    waits, locks, manual = world
+    began = manual.now()
+    locks.acquire(TARGET, OWNER, began, began + 5400)
+    fleet = Fleet()
+    watch = Watching(waits, locks, fleet, manual, SETTINGS)
+    watch.park(ROUTER_CONFIRMED, item(router_confirmation="callback"), "router", 250)
+    watch.park(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400)
+
+    # When the watcher runs (ticking when its Wait ends), the router confirming 230 s in
+    next_tick_at = [began]
+
+    def run_until(moment: float) -> None:
+        while next_tick_at[0] < moment:
+            manual.advance(next_tick_at[0] - manual.now())
+            result = watch.tick()
+            assert result.next in ("tick", "handover")  # a hand-over's successor looks at once
+            next_tick_at[0] = manual.now() + result.wait_seconds
+        manual.advance(moment - manual.now())
+
+    run_until(began + 230)
+    assert confirm_router_key({"target": TARGET, "ckn": NEW}, waits, watch.tasks) == ROUTER_CONFIRMED
+    run_until(began + 360)
+
+    # Then it read nothing of Direct Connect, and looked every 100 s or at the router's deadline if sooner; once
+    # the router answered, every 100 s again
+    assert fleet.reads == 0
+    assert sorted({t - began for t in watch.ticked_at}) == [0, 100, 200, 250, 350]
+    # And it beat each task every 100 s at most (well inside their HeartbeatSeconds of 300)
+    assert watch.tasks.beaten_at["router"] == [began + 100, began + 200]
+    assert watch.tasks.beaten_at["lock"] == [began + 100, began + 200, began + 350]
+
+    # When an association parks beside the lock wait
+    watcher = watch.watcher
+    watch.park(ASSOCIATED, item(target="dxcon-bbbb2222", lock_owner="run-3"), "association", 1800)
+    fleet.extra = "dxcon-bbbb2222"
+    parked_at = next_tick_at[0] = manual.now()  # it took the lease over: its new watcher looks at once
+    assert watch.watcher != watcher
+    run_until(parked_at + 120)
+
+    # Then the watcher (the one the association started) reads the fleet every 4 s, beating the association every
+    # 20 s and the lock wait still only every 100 s at most
+    fast_ticks = [t for t in watch.ticked_at if t >= parked_at]
+    assert {b - a for a, b in pairwise(fast_ticks)} == {SETTINGS.watcher_tick_seconds}
+    assert fleet.reads == len(fast_ticks) == 120 // 4
+    assert watch.tasks.beaten_at["association"] == [parked_at + s for s in range(20, 120, 20)]
+    lock_beats = watch.tasks.beaten_at["lock"]
+    assert len(lock_beats) == 4 and lock_beats[-1] >= began + 350 + SETTINGS.watcher_slow_beat_seconds
+    gaps = [b - a for a, b in pairwise(lock_beats)]
+    assert all(SETTINGS.watcher_slow_beat_seconds <= gap < 2 * SETTINGS.watcher_slow_beat_seconds for gap in gaps)
+    assert watch.tasks.answers.keys() == {"router"}
 
 
 def test_a_wait_on_a_target_direct_connect_no_longer_lists_is_answered_target_gone(

@@ -36,24 +36,21 @@ class Pace:
 
     def wait_turn(self, **_: Any) -> None:
         """botocore's before-call hook: take the next slot of the budget and wait until it comes."""
-        slot = self.take(clock.now())
-        wait = slot - clock.now()
-        if wait > MAX_WAIT_SECONDS:
-            raise DirectConnectBusy(
-                f"the stack's Direct Connect budget is taken for the next {round(wait)}s by other rotations; this "
-                "step is retried later"
-            )
+        now = clock.now()
+        wait = self.take(now) - now
         if wait > 0:
             logger.debug("waiting for a Direct Connect slot", seconds=round(wait, 3))
             clock.sleep(wait)
 
     def take(self, now: float) -> float:
-        """The slot (epoch seconds) this call may go at: the next free one when the budget is in use, else now."""
+        """The slot (epoch seconds) this call may go at: the next free one when the budget is in use, else now. A
+        queue longer than MAX_WAIT_SECONDS takes no slot: the step gives way (DirectConnectBusy)."""
+        latest = now + MAX_WAIT_SECONDS
         for _ in range(ATTEMPTS):
             taken = self._update(
                 "SET nextFree = nextFree + :gap",
-                "nextFree >= :now",  # in use: queue behind the last slot given
-                {":gap": {"N": repr(self._gap)}, ":now": {"N": repr(now)}},
+                "nextFree BETWEEN :now AND :latest",  # in use: queue behind the last slot given
+                {":gap": {"N": repr(self._gap)}, ":now": {"N": repr(now)}, ":latest": {"N": repr(latest)}},
             )
             if taken is not None:
                 return float(taken["nextFree"]["N"]) - self._gap  # the slot before the one it left free
@@ -64,7 +61,17 @@ class Pace:
             )
             if taken is not None:
                 return now
-        raise DirectConnectBusy("the stack's Direct Connect budget is contended; this step is retried later")
+            if self._next_free() > latest:
+                break
+        raise DirectConnectBusy(
+            f"the stack's Direct Connect budget is taken for more than {round(MAX_WAIT_SECONDS)}s by other "
+            "rotations; this step is retried later"
+        )
+
+    def _next_free(self) -> float:
+        with transient_errors_typed():
+            item = self._client.get_item(TableName=self._table, Key=PACE_KEY, ConsistentRead=True).get("Item", {})
+        return float(item.get("nextFree", {}).get("N", "0"))
 
     def _update(self, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
         with transient_errors_typed():

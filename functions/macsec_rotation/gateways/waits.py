@@ -28,7 +28,6 @@ class Watched:
     item: str
     parked_at: float
     deadline: float
-    beat_at: float
 
 
 def watched_id(execution_id: str, target: str) -> str:
@@ -77,7 +76,7 @@ class WaitsGateway:
                 TableName=self._table,
                 Key={"id": {"S": watched.wait_id}},
                 UpdateExpression=(
-                    "SET #condition = :condition, taskToken = :token, #item = :item, beatAt = :now, "
+                    "SET #condition = :condition, taskToken = :token, #item = :item, "
                     "parkedAt = if_not_exists(parkedAt, :now), deadline = if_not_exists(deadline, :deadline), "
                     "expiresAt = if_not_exists(expiresAt, :expires)"
                 ),
@@ -113,7 +112,6 @@ class WaitsGateway:
                         i["item"]["S"],
                         float(i["parkedAt"]["N"]),
                         float(i["deadline"]["N"]),
-                        float(i["beatAt"]["N"]),
                     )
                     for i in page.get("Items", [])
                 ]
@@ -132,19 +130,16 @@ class WaitsGateway:
         )
         return written is not None
 
-    def beat(self, watched: Watched, at: float, item: str | None = None) -> None:
-        """Record a heartbeat sent, and the state data the watcher carries between ticks (a settle period's
-        start), if the task is still the one parked."""
-        update, values = "SET beatAt = :at", {":at": {"N": repr(at)}, ":token": {"S": watched.task_token}}
-        if item is not None:
-            update, values[":item"] = update + ", #item = :item", {"S": item}
+    def keep(self, watched: Watched, item: str) -> None:
+        """Record the state data the watcher carries between ticks (a settle period's start), if the task is still
+        the one parked."""
         self._conditionally(
             "update_item",
             Key={"id": {"S": watched.wait_id}},
-            UpdateExpression=update,
+            UpdateExpression="SET #item = :item",
             ConditionExpression="taskToken = :token",
-            ExpressionAttributeValues=values,
-            **({"ExpressionAttributeNames": {"#item": "item"}} if item is not None else {}),
+            ExpressionAttributeNames={"#item": "item"},
+            ExpressionAttributeValues={":item": {"S": item}, ":token": {"S": watched.task_token}},
         )
 
     # ---- the watcher's lease: one watcher at a time ----

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import clients, clock
-from ..logic.watcher import park
+from ..logic.watcher import FIRST_TICK, park
 from ..models import TargetRotation
 from ..settings import RuntimeSettings
 from ._step import step_handler
@@ -24,7 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         int(event["timeoutSeconds"]),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
         clients.locks(os.environ["LOCK_TABLE_NAME"]),
-        lambda name: watcher.start(name, {"startedAt": clock.now(), "leaseUntil": 0}),
+        lambda name: watcher.start(name, FIRST_TICK | {"startedAt": clock.now()}),
         RuntimeSettings.from_env(),
     )
     return {"parked": True}  # the task's result is the watcher's answer, not this

@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import clients, clock
-from ..logic.watcher import tick
+from ..logic.watcher import FIRST_TICK, tick
 from ..settings import RuntimeSettings
 from ._step import step_handler
 
@@ -19,12 +19,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         str(event["watcher"]),
         float(event["startedAt"]),
         float(event.get("leaseUntil") or 0),
+        float(event.get("beatenAt") or 0),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
         dx.describe_all,
         clients.tasks(),
         clients.locks(os.environ["LOCK_TABLE_NAME"]),
         clients.events(),
-        lambda name: watcher.start(name, {"startedAt": clock.now(), "leaseUntil": 0}),
+        lambda name: watcher.start(name, FIRST_TICK | {"startedAt": clock.now()}),
         RuntimeSettings.from_env(),
     )
     return {
@@ -32,4 +33,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "waitSeconds": result.wait_seconds,
         "leaseUntil": result.lease_until,
         "parked": result.parked,
+        "beatenAt": result.beaten_at,
     }

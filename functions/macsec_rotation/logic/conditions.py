@@ -72,6 +72,10 @@ class Look:
     fleet: Mapping[str, Target] | None
     locks: LocksGateway
     waits: WaitsGateway
+    abort_checked: bool = True  # an operator's abort is looked for once a heartbeat period, not every tick
+
+    def abort_requested(self, execution_id: str | None) -> bool:
+        return self.abort_checked and self.locks.abort_requested(execution_id)
 
 
 def evaluate(parked: Watched, item: TargetRotation, look: Look, now: float, settings: RuntimeSettings) -> Verdict:
@@ -100,7 +104,7 @@ def _associated(
     parked: Watched, item: TargetRotation, look: Look, now: float, settings: RuntimeSettings, target: Target | None
 ) -> Verdict:
     assert target is not None
-    if look.locks.abort_requested(item.lock_owner):  # the old keys are all still there: the new key goes
+    if look.abort_requested(item.lock_owner):  # the old keys are all still there: the new key goes
         return Verdict(answer=item.model_copy(update={"status": ABORTED}))
     key = target.key(item.new_ckn)
     if key is not None and key.state == "associated":
@@ -143,7 +147,7 @@ def _lock_free(
     parked: Watched, item: TargetRotation, look: Look, now: float, settings: RuntimeSettings, target: Target | None
 ) -> Verdict:
     owner = item.lock_owner or ""
-    if look.locks.abort_requested(owner):  # nothing is held or changed yet
+    if look.abort_requested(owner):  # nothing is held or changed yet
         return Verdict(answer=aborted(item, "while it waited for the target's lock"))
     holder = look.locks.holder(item.target, now)
     if holder is None or holder == owner:
@@ -164,7 +168,7 @@ def _lock_free(
 def _router_confirmed(
     parked: Watched, item: TargetRotation, look: Look, now: float, settings: RuntimeSettings, target: Target | None
 ) -> Verdict:
-    if look.locks.abort_requested(item.lock_owner):
+    if look.abort_requested(item.lock_owner):
         return Verdict(answer=item.model_copy(update={"status": ABORTED}))
     if look.waits.confirmed(item.target, item.new_ckn):
         return Verdict(answer=item.model_copy(update={"status": ROUTER_CONFIRMED}))

@@ -31,6 +31,8 @@ from .conditions import READS_DIRECT_CONNECT, ROUTER_CONFIRMED, Look, answer_for
 from .router import announce_removal, hold_lock_for_router
 
 Next = Literal["tick", "done", "handover"]
+# A new watcher's input besides when it started: no lease yet (it takes it), no heartbeat sent yet.
+FIRST_TICK = {"leaseUntil": 0, "beatenAt": 0}
 # Express runs at most five minutes: a watcher hands over well before.
 RUN_SECONDS = 240
 # The lease is renewed when less than the longest wait between two ticks and this margin are left.
@@ -44,6 +46,7 @@ class Tick:
     lease_until: float
     parked: int = 0
     answered: int = 0
+    beaten_at: float = 0.0  # when this watcher last heartbeat every parked task
 
 
 def park(
@@ -69,22 +72,38 @@ def park(
             item=item.model_dump_json(by_alias=True),
             parked_at=now,
             deadline=now + timeout_seconds,
-            beat_at=now,
         )
     )
     watcher = f"watcher-{uuid.uuid4().hex}"
-    # A wait that needs Direct Connect's state takes over from a watcher that will not look for a while.
-    soon = now + settings.watcher_tick_seconds + 1 if condition in READS_DIRECT_CONNECT else None
-    if waits.take_lease(watcher, now, now + settings.watcher_lease_seconds, take_over_after=soon):
+    if waits.take_lease(
+        watcher,
+        now,
+        now + settings.watcher_lease_seconds,
+        take_over_after=_look_by(condition, item, now, now + timeout_seconds, waits, settings),
+    ):
         start_watcher(watcher)
         logger.info("watcher started", watcher=watcher)
     logger.info("parked", condition=condition, target=item.target, timeout_seconds=timeout_seconds)
+
+
+def _look_by(
+    condition: str, item: TargetRotation, now: float, deadline: float, waits: WaitsGateway, settings: RuntimeSettings
+) -> float:
+    """When a watcher must look at this wait at the latest: a watcher that sleeps past it is taken over. A wait
+    that needs Direct Connect's state, or a router confirmation that came already, at the next tick; else by its
+    deadline."""
+    if condition in READS_DIRECT_CONNECT:
+        return now + settings.watcher_tick_seconds + 1
+    if condition == ROUTER_CONFIRMED and waits.confirmed(item.target, item.new_ckn):
+        return now + settings.watcher_tick_seconds + 1
+    return deadline
 
 
 def tick(
     watcher: str,
     started_at: float,
     lease_until: float,
+    beaten_at: float,
     waits: WaitsGateway,
     read_fleet: Callable[[], Mapping[str, Target]],
     tasks: TasksGateway,
@@ -115,31 +134,39 @@ def tick(
             return Tick("done", 0, 0)
         parked = waits.watched()
     reads_dx = any(p.condition in READS_DIRECT_CONNECT for p in parked)
-    look = Look(fleet=read_fleet() if reads_dx else None, locks=locks, waits=waits)
-    answered = sum(_serve(p, look, now, waits, tasks, events, settings) for p in parked)
+    # Every parked task is heartbeaten (and its abort request looked for) once a beat, not every tick: the times
+    # live in the watcher's state, so that a beat costs no DynamoDB write.
+    beat = now - beaten_at >= settings.watcher_beat_seconds
+    beaten_at = now if beat else beaten_at
+    look = Look(fleet=read_fleet() if reads_dx else None, locks=locks, waits=waits, abort_checked=beat)
+    waiting = [p for p in parked if not _serve(p, look, now, beat, waits, tasks, events, settings)]
+    answered = len(parked) - len(waiting)
     metrics.add_metric(name="ParkedTasks", unit="Count", value=len(parked))
     if now - started_at >= RUN_SECONDS:
         successor = f"watcher-{uuid.uuid4().hex}"
         if waits.hand_over_lease(watcher, successor, now, now + settings.watcher_lease_seconds):
             start_watcher(successor)
             logger.info("watcher handed over", watcher=watcher, successor=successor)
-        return Tick("handover", 0, lease_until, len(parked), answered)
-    wait = _next_wait(parked, reads_dx, now, settings)
+        return Tick("handover", 0, lease_until, len(parked), answered, beaten_at)
+    wait = _next_wait(waiting, now, settings)
     if wait > settings.watcher_tick_seconds:
-        # A long wait: the lease must outlive it, and says when this watcher looks next, so that a wait that needs
-        # Direct Connect parking meanwhile takes the lease over and starts a watcher that looks at once.
+        # A long wait: the lease must outlive it, and says when this watcher looks next, so that a wait parked
+        # meanwhile that must be looked at sooner takes the lease over and starts a watcher that looks at once.
         lease_until = now + wait + LEASE_MARGIN_SECONDS
         if not waits.renew_lease(watcher, now, lease_until, next_tick_at=now + wait):
             return Tick("done", 0, 0)
-    return Tick("tick", wait, lease_until, len(parked), answered)
+        # One parked between the scan and that write saw no long wait to take over: look again.
+        if any(p.condition in READS_DIRECT_CONNECT for p in waits.watched()):
+            wait = settings.watcher_tick_seconds
+    return Tick("tick", wait, lease_until, len(parked), answered, beaten_at)
 
 
-def _next_wait(parked: list[Watched], reads_dx: bool, now: float, settings: RuntimeSettings) -> int:
+def _next_wait(waiting: list[Watched], now: float, settings: RuntimeSettings) -> int:
     """Every tick while a wait needs Direct Connect's state; else (a lock, a router confirmation: each answered by
     its own event too) at the next heartbeat or deadline, whichever comes first."""
-    if reads_dx:
+    if not waiting or any(p.condition in READS_DIRECT_CONNECT for p in waiting):
         return settings.watcher_tick_seconds
-    soonest = min(p.deadline for p in parked) - now
+    soonest = min(p.deadline for p in waiting) - now
     return max(settings.watcher_tick_seconds, min(settings.watcher_slow_beat_seconds, math.ceil(soonest)))
 
 
@@ -147,11 +174,13 @@ def _serve(
     parked: Watched,
     look: Look,
     now: float,
+    beat: bool,
     waits: WaitsGateway,
     tasks: TasksGateway,
     events: EventsGateway,
     settings: RuntimeSettings,
 ) -> bool:
+    """Evaluate one parked condition: answer it when it resolved (True), else heartbeat it when a beat is due."""
     item = TargetRotation.model_validate_json(parked.item)
     verdict = evaluate(parked, item, look, now, settings)
     if verdict.answer is not None:
@@ -166,17 +195,9 @@ def _serve(
             tasks.fail(parked.task_token, answer.error, answer.cause or "")
         logger.info("condition resolved", condition=parked.condition, target=item.target, status=verdict.answer.status)
         return True
-    kept = verdict.keep.model_dump_json(by_alias=True) if verdict.keep is not None else None
-    beat = (
-        settings.watcher_beat_seconds
-        if parked.condition in READS_DIRECT_CONNECT
-        else settings.watcher_slow_beat_seconds
-    )
-    if now - parked.beat_at >= beat:
-        if tasks.beat(parked.task_token):
-            waits.beat(parked, now, kept)
-        else:  # the execution ended (stopped, timed out): nobody waits for this any more
-            waits.settle(parked)
-    elif kept is not None:
-        waits.beat(parked, parked.beat_at, kept)
+    if verdict.keep is not None:  # what the next tick needs (a settle period's start)
+        waits.keep(parked, verdict.keep.model_dump_json(by_alias=True))
+    if beat and not tasks.beat(parked.task_token):  # the execution ended (stopped, timed out)
+        waits.settle(parked)
+        return True
     return False
