@@ -288,7 +288,7 @@ def _seconds(timestamp: Any) -> float:
 
 def detection(execution: Execution, associated_at: float) -> dict[str, Any]:
     """When the workflow moved past the association wait: the first state it entered at or after the moment the
-    key became associated that lies on no loop of the definition (today's design: TightenEncryption; any renaming
+    key became associated that lies on no loop of the definition (today's design: CleanUp; any renaming
     of states keeps this meaning)."""
     looping = looping_states(execution.definition)
     for at, name in execution.entered():

@@ -21,9 +21,10 @@ PACKAGE = "macsec_rotation"
 SERVICE_NAME = "macsec-key-rotation"
 METRICS_NAMESPACE = "MacsecKeyRotation"
 RUNTIME = lambda_.Runtime.PYTHON_3_11
-ARCHITECTURE = lambda_.Architecture.X86_64
+ARCHITECTURE = lambda_.Architecture.ARM_64
+MEMORY_MB = 128
 POWERTOOLS_ACCOUNT = "017000801446"
-# The public layer for RUNTIME and ARCHITECTURE: AWSLambdaPowertoolsPythonV3-python311-x86_64.
+# The public layer for RUNTIME and ARCHITECTURE: AWSLambdaPowertoolsPythonV3-python311-arm64.
 POWERTOOLS_LAYER = f"AWSLambdaPowertoolsPythonV3-{RUNTIME.name.replace('.', '')}-{ARCHITECTURE.name}"
 POWERTOOLS_PIN = re.compile(r"^aws-lambda-powertools(\[[^\]]*\])?==(?P<version>\d+\.\d+\.\d+)\s*(#.*)?$", re.MULTILINE)
 RETENTION = {
@@ -50,7 +51,7 @@ def pinned_powertools_version(requirements: Path = REQUIREMENTS) -> str:
 
 def powertools_parameter_name(version: str) -> str:
     """The public SSM parameter Powertools publishes per release, holding that release's layer ARN for RUNTIME
-    and ARCHITECTURE in the deploying region: /aws/service/powertools/python/x86_64/python3.11/3.37.0. The path
+    and ARCHITECTURE in the deploying region: /aws/service/powertools/python/arm64/python3.11/3.37.0. The path
     is https://docs.aws.amazon.com/powertools/python/latest/getting-started/install/#using-ssm-parameter-store
     (which shows its `latest` alias); the per-release form, a plain X.Y.Z, is the one the Powertools release
     workflow writes (aws-powertools/powertools-lambda-python#5754, #7689)."""
@@ -121,7 +122,9 @@ class StepFunctions(Construct):
             handler=f"{PACKAGE}.handlers.{step}.handler",
             code=self._code,
             layers=[self._layer],
-            memory_size=256,
+            # The cheapest: the functions wait on AWS APIs (and on their turn in the Direct Connect budget) far more
+            # than they compute, and Lambda bills every millisecond of a wait (bench: costRatio*, fleetCostRatio120).
+            memory_size=MEMORY_MB,
             timeout=Duration.seconds(60),
             environment={**self.environment, **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE,

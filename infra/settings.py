@@ -33,7 +33,8 @@ CONTEXT_KEYS = (
 )
 # A parked task whose watcher stopped answering misses its heartbeat after this long and parks again: a minute
 # for the waits the watcher reads Direct Connect for (beaten every 20 s), five for the lock and the router waits
-# (each also answered by its own event; beaten every 100 s at most, the watcher's slowest tick).
+# (a router wait is also answered by the confirmation event at once; beaten every 100 s at most, the watcher's
+# slowest tick).
 PARKED_HEARTBEAT_SECONDS = 60
 SLOW_PARKED_HEARTBEAT_SECONDS = 300
 SLOW_CONDITIONS = ("lockFree", "routerConfirmed")
@@ -96,8 +97,10 @@ class DeploymentSettings(BaseModel):
     @property
     def step_requests_per_second(self) -> float:
         """The budget less the watcher's share: a listing of connections and one of LAGs a tick (one page each up
-        to 100 connections and 100 LAGs)."""
-        return self.dx_requests_per_second - WATCHER_PAGES_PER_TICK / self.watcher_tick_seconds
+        to 100 connections and 100 LAGs), both within one second, so within any second the watcher's reads and the
+        steps' calls stay inside the budget (a rate limit counted over a sliding second, as the embedded Direct
+        Connect counts it, never throttles the fleet)."""
+        return self.dx_requests_per_second - WATCHER_PAGES_PER_TICK
 
     @model_validator(mode="after")
     def _budget_leaves_room_for_the_steps(self) -> DeploymentSettings:
@@ -105,8 +108,7 @@ class DeploymentSettings(BaseModel):
             raise ValueError(
                 f"dxRequestsPerSecond {self.dx_requests_per_second} leaves the rotations "
                 f"{self.step_requests_per_second:.2f} requests a second once the watcher's reads "
-                f"({WATCHER_PAGES_PER_TICK} every {self.watcher_tick_seconds}s) are set aside: raise it, or "
-                "watcherTickSeconds"
+                f"({WATCHER_PAGES_PER_TICK} a tick) are set aside: raise it"
             )
         return self
 

@@ -136,8 +136,8 @@ class MacsecRotationStack(Stack):
             "Compare every managed target with its secret's current key",
             environment={"SECRET_PREFIX": settings.secret_prefix, **pace_environment},
         )
-        for step in PACED_STEPS:
-            pace.grant(functions[step], "dynamodb:UpdateItem")
+        for step in PACED_STEPS:  # takes a slot (an update); reads how long the queue is when it gives way
+            pace.grant(functions[step], "dynamodb:UpdateItem", "dynamodb:GetItem")
         functions["router_confirmed"] = factory.function(
             "router_confirmed", "Answer the rotation waiting for a router's confirmation", waits_environment
         )

@@ -150,7 +150,7 @@ class OperationFaultSpec(Strict):
 
 
 class ServiceFaultSpec(Strict):
-    """A fault of a service moto models as it is: Secrets Manager, or the lock table in DynamoDB."""
+    """A fault of a service moto models as it is: Secrets Manager, or DynamoDB (any of the stack's tables)."""
 
     operation: Literal[
         "DescribeSecret",

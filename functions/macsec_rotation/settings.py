@@ -29,9 +29,9 @@ class RuntimeSettings(BaseModel):
     # tasks' HeartbeatSeconds); its lease outlives a tick and the Wait between two.
     watcher_tick_seconds: int = Field(default=4, ge=1, le=60)
     watcher_beat_seconds: int = Field(default=20, ge=1)
-    # A lock or a router confirmation need no Direct Connect reading and come with their own answer (the release,
-    # the confirmation event): while only they wait, the watcher ticks (and beats their tasks, whose
-    # HeartbeatSeconds is 300) once this long at most.
+    # A lock or a router confirmation need no Direct Connect reading (and a confirmation answers its wait itself):
+    # while only they wait, the watcher ticks (and beats their tasks, whose HeartbeatSeconds is 300) once this long
+    # at most, or at the nearest deadline.
     watcher_slow_beat_seconds: int = Field(default=100, ge=1)
 
     @classmethod

@@ -221,10 +221,11 @@ def test_only_the_router_wait_steps_reach_the_task_tokens(template: Template) ->
 
 
 def test_only_the_steps_that_call_direct_connect_take_turns_in_its_budget(template: Template) -> None:
-    """The pace table holds one counter: each step that calls Direct Connect takes its slot (an update), and the
-    watcher, whose reads are set aside from the budget, does not."""
+    """The pace table holds one counter: each step that calls Direct Connect takes its slot (an update, and a read
+    when the queue is too long to wait in), and the watcher, whose reads are set aside from the budget, does not."""
     paced = ("prepare", "begin", "roll_back", "clean_up", "restore_previous", "plan", "drift_check")
-    assert table_grants(template, "DirectConnectPace") == {step: {"dynamodb:UpdateItem"} for step in paced}
+    pace = {"dynamodb:UpdateItem", "dynamodb:GetItem"}
+    assert table_grants(template, "DirectConnectPace") == {step: pace for step in paced}
 
 
 # ---- 3. Whoever writes to a KMS-encrypted resource can use its key ----

@@ -51,14 +51,14 @@ def test_the_layer_is_resolved_at_deploy_time_from_the_parameter_published_for_t
         for logical_id, name in ssm_parameters(template).items()
         if name.startswith("/aws/service/powertools/")
     )
-    assert ssm_parameters(template)[parameter] == f"/aws/service/powertools/python/x86_64/python3.11/{PINNED}"
+    assert ssm_parameters(template)[parameter] == f"/aws/service/powertools/python/arm64/python3.11/{PINNED}"
     functions = template.resources("AWS::Lambda::Function")
     assert functions
     for logical_id, resource in functions.items():
         props = resource["Properties"]
         (architecture,) = props.get("Architectures", ["x86_64"])
         runtime = props["Runtime"]
-        assert (architecture, runtime) == ("x86_64", "python3.11"), logical_id  # what the parameter names
+        assert (architecture, runtime) == ("arm64", "python3.11"), logical_id  # what the parameter names
         (layer,) = props["Layers"]
         separator, parts = layer["Fn::Join"]
         assert separator == ""
@@ -79,7 +79,7 @@ def test_bumping_the_pin_moves_the_layer_and_a_loose_pin_is_refused(tmp_path: Pa
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("boto3==1.44.8\naws-lambda-powertools[tracer]==3.38.1  # bumped\n")
     assert powertools_parameter_name(pinned_powertools_version(requirements)) == (
-        "/aws/service/powertools/python/x86_64/python3.11/3.38.1"
+        "/aws/service/powertools/python/arm64/python3.11/3.38.1"
     )
     for loose in ("aws-lambda-powertools>=3.37\n", "boto3==1.44.8\n", "aws-lambda-powertools==3.37.0\n" * 2):
         requirements.write_text(loose)

@@ -11,7 +11,7 @@ from cfnlint.api import ManualArgs, lint
 
 from infra.settings import DeploymentSettings, SettingsError
 from infra.workflow import LAMBDA_RUNTIME_ERRORS, LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
-from local.template import Template
+from local.template import Template, synthesize
 from macsec_rotation import errors
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -50,7 +50,7 @@ def test_every_function_runs_python_311_with_tracing_powertools_and_an_existing_
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.11"
         assert props["TracingConfig"] == {"Mode": "Active"}
-        assert "AWSLambdaPowertoolsPythonV3-python311-x86_64" in json.dumps(props["Layers"])
+        assert "AWSLambdaPowertoolsPythonV3-python311-arm64" in json.dumps(props["Layers"])
         module = FUNCTIONS / (props["Handler"].rsplit(".", 1)[0].replace(".", "/") + ".py")
         assert module.is_file(), props["Handler"]
         assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "macsec-key-rotation"
@@ -68,7 +68,7 @@ def test_each_step_gets_only_the_actions_its_logic_calls(template: Template) -> 
     read_secret = {"secretsmanager:GetSecretValue", "kms:Decrypt"}  # kms: secrets under the stack's key
     associate = {"directconnect:AssociateMacSecKey", "iam:CreateServiceLinkedRole", "iam:GetRole"}
     # Every step that calls Direct Connect takes its turn in the stack's budget (an update of the pace table).
-    pace = {"dynamodb:UpdateItem"}
+    pace = {"dynamodb:UpdateItem", "dynamodb:GetItem"}
     # Prepare decides from metadata: it never reads key material.
     assert granted["prepare"] == describe | {"secretsmanager:DescribeSecret"} | pace
     plan_reads = describe | read_secret | {"secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"}
@@ -339,6 +339,8 @@ def test_cfn_lint_passes(template: Template) -> None:
         ({"associationTimeoutSeconds": 86400, "routerConfirmationTimeoutSeconds": 86400}, "history events"),
         ({"logRetentionDays": 42}, "logRetentionDays"),
         ({"maxTargetsPerSecret": 7}, "25,000"),
+        ({"dxRequestsPerSecond": 2}, "dxRequestsPerSecond 2.0 leaves the rotations 0.00 requests a second"),
+        ({"dxRequestsPerSecond": 0}, "dxRequestsPerSecond"),
         ({"notificationEmail": "ops"}, "notificationEmail"),
         ({"maxConcurrentTargets": 100}, "maxConcurrentTargets"),
     ],
@@ -346,3 +348,22 @@ def test_cfn_lint_passes(template: Template) -> None:
 def test_bad_settings_fail_synth_with_a_readable_message(context: dict[str, Any], names: str) -> None:
     with pytest.raises(SettingsError, match=names):
         DeploymentSettings.from_context(context)
+
+
+def test_the_steps_take_the_direct_connect_budget_less_the_watchers_reads() -> None:
+    # The watcher's two pages a tick set aside from the budget (8 a second here), the rest for the steps.
+    template = synthesize((("dxRequestsPerSecond", 8),))
+    paced = {
+        props["Handler"].split(".")[-2]: props["Environment"]["Variables"].get("DX_REQUESTS_PER_SECOND")
+        for props in (f["Properties"] for f in template.resources("AWS::Lambda::Function").values())
+    }
+    assert {step for step, rate in paced.items() if rate} == {
+        "prepare",
+        "begin",
+        "roll_back",
+        "clean_up",
+        "restore_previous",
+        "plan",
+        "drift_check",
+    }
+    assert set(paced.values()) - {None} == {"6"}

@@ -21,7 +21,7 @@ from local.scenario import Operation
 from tests.harness import associated_ckns, ports_down, run_checked
 from tests.properties import counting
 
-SHARDS = 8  # small enough for the two test workers to share them evenly
+SHARDS = 20  # small enough for the two test workers to share them evenly (a fleet may take 100 times another)
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SOAK = os.environ.get("PROPERTY_SOAK") == "1"
 STEPS = [  # every step function a rotation runs, the intake and the watcher's included
@@ -280,11 +280,5 @@ def _shard(number: int) -> Callable[..., None]:
     return test if SOAK else seed(number)(test)
 
 
-test_invariants_hold_for_random_fleets_events_and_faults_1 = _shard(1)
-test_invariants_hold_for_random_fleets_events_and_faults_2 = _shard(2)
-test_invariants_hold_for_random_fleets_events_and_faults_3 = _shard(3)
-test_invariants_hold_for_random_fleets_events_and_faults_4 = _shard(4)
-test_invariants_hold_for_random_fleets_events_and_faults_5 = _shard(5)
-test_invariants_hold_for_random_fleets_events_and_faults_6 = _shard(6)
-test_invariants_hold_for_random_fleets_events_and_faults_7 = _shard(7)
-test_invariants_hold_for_random_fleets_events_and_faults_8 = _shard(8)
+for _number in range(1, SHARDS + 1):
+    globals()[f"test_invariants_hold_for_random_fleets_events_and_faults_{_number}"] = _shard(_number)

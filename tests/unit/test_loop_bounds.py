@@ -141,10 +141,10 @@ def waiting_item(owner: str, target: str = TARGET, **update: Any) -> TargetRotat
 @pytest.mark.parametrize(
     ("settings", "restore", "lease"),
     [
-        (SETTINGS, RESTORE_BOUND, 30),
-        (RuntimeSettings(), 900 + 1800 + 30, 30),  # the documented defaults
+        (SETTINGS, RESTORE_BOUND, 50),
+        (RuntimeSettings(), 900 + 1800 + 30, 50),  # the documented defaults
         (RuntimeSettings(watcher_tick_seconds=30, watcher_beat_seconds=10, encryption_settle_seconds=0), 2700, 70),
-        (RuntimeSettings(watcher_tick_seconds=2, watcher_beat_seconds=5), 2730, 30),
+        (RuntimeSettings(watcher_tick_seconds=2, watcher_beat_seconds=5), 2730, 50),
     ],
     ids=["these-tests", "defaults", "slow-tick", "fast-beat"],
 )
@@ -152,7 +152,7 @@ def test_each_bound_covers_its_configured_time(settings: RuntimeSettings, restor
     # The restore waits for an old key to go, a key to associate, then the settle period.
     assert settings.restore_budget_seconds == restore
     # The watcher's lease (renewed at a tick once no more than a tick and the margin are left) outlives two ticks
-    # and the margin, so that a watcher ticking every tick writes it at most every other tick; never less than 30 s.
+    # and the margin, so that a watcher ticking every tick writes it at most every other tick; never less than 50 s.
     assert settings.watcher_lease_seconds == lease
     assert settings.watcher_lease_seconds > 2 * settings.watcher_tick_seconds + LEASE_MARGIN_SECONDS
     # A slow watcher (only lock and router waits parked) ticks at most a slow beat apart, never faster than a tick.
@@ -389,7 +389,7 @@ def test_a_lock_freed_before_the_deadline_is_taken_for_the_waiter(
 # ---- an operator's abort ----
 
 
-def test_an_abort_ends_the_lock_router_and_association_waits_at_once(emulated: Emulated) -> None:
+def test_an_abort_ends_the_lock_router_and_association_waits_at_the_next_beat(emulated: Emulated) -> None:
     # Given an association, a lock wait and a router wait parked, each its own execution's
     connection, _ = link(emulated)
     connection.stuck_state = "associating"
@@ -405,19 +405,20 @@ def test_an_abort_ends_the_lock_router_and_association_waits_at_once(emulated: E
     first = watch.tick()
     assert (first.parked, watch.tasks.answers) == (3, {})
 
-    # When the operator aborts the three executions
+    # When the operator aborts the three executions (just after the watcher's first tick, which beat them)
     for execution in ("exec-1", "exec-2", "exec-3"):
         watch.locks.request_abort(execution, emulated.clock.now())
     emulated.clock.advance(first.wait_seconds)
-    watch.tick()
+    watch.answer("router", PAST_ANY_BOUND)
 
-    # Then the next tick answers all three aborted (the association to its roll-back); the lock wait, which holds
-    # nothing, with its failure
+    # Then the first tick a beat is due (aborts are looked for then, not every tick) answers all three aborted (the
+    # association to its roll-back); the lock wait, which holds nothing, with its failure
+    assert watch.ticked_at == [watch.ticked_at[0] + s for s in range(0, BEAT + 1, TICK)]
     answers = {**watch.tasks.answers, "association": diverted(watch.outcome("association"), "KeyNotAssociated")}
     assert {token: a["status"] for token, a in answers.items()} == dict.fromkeys(
         ("association", "lock", "router"), "aborted"
     )
-    assert {a["waitedSeconds"] for a in answers.values()} == {TICK}
+    assert {a["waitedSeconds"] for a in answers.values()} == {BEAT}
     assert answers["lock"]["failure"]["error"] == "Aborted"
     assert watch.waits.watched() == []
     # And nobody's lock changed hands

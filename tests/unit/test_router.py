@@ -19,6 +19,7 @@ from macsec_rotation.gateways.events import KEY_READY, KEY_ROLLED_BACK
 from macsec_rotation.gateways.locks import LocksGateway
 from macsec_rotation.gateways.secrets import Secret
 from macsec_rotation.gateways.waits import WaitsGateway
+from macsec_rotation.logic import watcher as watcher_logic
 from macsec_rotation.logic.conditions import ROUTER_CONFIRMED, ROUTER_NOT_CONFIRMED
 from macsec_rotation.logic.prepare import router_confirmation
 from macsec_rotation.logic.router import announce_roll_back, ask_router, confirm_router_key, router_waits
@@ -148,15 +149,34 @@ def test_the_wait_ends_router_not_confirmed_at_its_deadline_and_the_lock_is_held
     assert answer["status"] == ROUTER_NOT_CONFIRMED
     assert answer["waitedSeconds"] == TIMEOUT == watch.ticked_at[-1] - start
     assert watch.ticked_at[-2] < start + TIMEOUT
-    # And the ticks came a slow beat (100 s) apart (a hand-over's successor ticks at once), each a heartbeat: the
-    # task (HeartbeatSeconds 300) is beaten every 100 s, not at the parking nor at the answer
+    # And the ticks came a slow beat (100 s) apart (a hand-over's successor ticks at once), each a heartbeat but the
+    # answer: the task (HeartbeatSeconds 300) is beaten at its watcher's first tick and every 100 s after (again by
+    # a hand-over's successor, at its own first tick)
     assert {b - a for a, b in zip(watch.ticked_at, watch.ticked_at[1:], strict=False)} == {0, SLOW_BEAT}
-    assert watch.tasks.beaten_at["token-0"] == [start + s for s in range(SLOW_BEAT, TIMEOUT, SLOW_BEAT)]
-    assert len(watch.tasks.beats) == len(set(watch.ticked_at)) - 2
+    assert watch.tasks.beaten_at["token-0"] == watch.ticked_at[:-1]
+    assert sorted(set(watch.tasks.beaten_at["token-0"])) == [start + s for s in range(0, TIMEOUT, SLOW_BEAT)]
     # And the lock (900 s) outlived the 1200 s wait, since parking renewed it: nobody else could take it
     assert locks.acquire(TARGET, "someone-else", manual_clock.now(), manual_clock.now() + 60) == OWNER
     assert locks.holder(TARGET, start + TIMEOUT + SETTINGS.lock_ttl_seconds) == OWNER
     assert locks.holder(TARGET, start + TIMEOUT + SETTINGS.lock_ttl_seconds + 1) is None
+
+
+def test_a_long_router_wait_is_reported_for_the_router_wait_alarm(
+    tables: tuple[WaitsGateway, LocksGateway], manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a rotation parked on its router, and the metrics the watcher emits recorded
+    emitted: list[tuple[str, float]] = []
+    monkeypatch.setattr(watcher_logic.metrics, "add_metric", lambda name, unit, value: emitted.append((name, value)))
+    _, locks = tables
+    watch = watching(tables, manual_clock)
+    start = manual_clock.now()
+    held(locks, start)
+    watch.park(ROUTER_CONFIRMED, asked(start), "token-0", TIMEOUT)
+    # When the watcher ticks until the deadline
+    watch.answer("token-0", within_seconds=TIMEOUT + SLOW_BEAT)
+    # Then RouterWaitSeconds (the RouterWaitLong alarm's metric, its Maximum) grows with the wait, beat by beat
+    waited = [value for name, value in emitted if name == "RouterWaitSeconds"]
+    assert waited and waited == sorted(waited) and max(waited) >= TIMEOUT - SLOW_BEAT
 
 
 def test_an_abort_ends_the_wait_at_once_and_a_lost_lock_is_an_error(

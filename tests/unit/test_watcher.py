@@ -62,6 +62,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WaitsGateway, Locks
         monkeypatch.setenv(key, value)
     manual = ManualClock()
     previous = clock.use(manual)
+    BEATEN_AT.clear()  # each test's watchers start afresh
     with mock_aws():
         waits, locks = dynamodb_tables(boto3.client("dynamodb"))
         yield waits, locks, manual
@@ -171,7 +172,7 @@ def test_a_second_watcher_stops_while_the_first_holds_the_lease(
     assert fleet.reads == 0
 
 
-def test_the_association_times_out_at_its_deadline_and_an_abort_answers_at_once(
+def test_the_association_times_out_at_its_deadline_and_an_abort_answers_at_the_next_beat(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
     _, locks, manual = world
@@ -181,16 +182,24 @@ def test_the_association_times_out_at_its_deadline_and_an_abort_answers_at_once(
     tasks = RecordedTasks()
     run_tick(world, watcher, Fleet(), tasks, [])
     manual.advance(60)
-    run_tick(world, watcher, Fleet(), tasks, [])
+    run_tick(world, watcher, Fleet(), tasks, [])  # a beat tick: this watcher last beat 60 s ago
     # Not associated: the task fails to the roll-back, with the state data as its cause.
     error, cause = tasks.failures["t1"]
     timed_out = diverted({"error": error, "cause": cause}, "KeyNotAssociated")
     assert timed_out["status"] == "timedOut" and timed_out["waitedSeconds"] == 60
+    beat_at = manual.now()
     park_item(ASSOCIATED, item(lock_owner="run-2"), "t2", 1800, world, started)
-    locks.request_abort("run-2", manual.now())
+    locks.request_abort("run-2", beat_at)
+    # An abort is looked for only when a beat is due: the ticks before the next beat leave the task parked
+    for _ in range(SETTINGS.watcher_beat_seconds // SETTINGS.watcher_tick_seconds):
+        run_tick(world, watcher, Fleet(), tasks, [])
+        assert "t2" not in tasks.failures
+        manual.advance(SETTINGS.watcher_tick_seconds)
+    assert manual.now() == beat_at + SETTINGS.watcher_beat_seconds
     run_tick(world, watcher, Fleet(), tasks, [])
     error, cause = tasks.failures["t2"]
-    assert diverted({"error": error, "cause": cause}, "KeyNotAssociated")["status"] == "aborted"
+    aborted = diverted({"error": error, "cause": cause}, "KeyNotAssociated")
+    assert (aborted["status"], aborted["waitedSeconds"]) == ("aborted", SETTINGS.watcher_beat_seconds)
     assert tasks.answers == {}
 
 
@@ -231,13 +240,15 @@ def test_waiting_tasks_get_heartbeats_and_a_gone_task_is_dropped(
     waits, _, manual = world
     started: list[str] = []
     park_item(ASSOCIATED, item(), "t1", 1800, world, started)
+    began = manual.now()
     tasks = RecordedTasks()
-    for _ in range(6):  # 24 s
+    for _ in range(11):  # 44 s
         run_tick(world, started[0], Fleet(), tasks, [])
         manual.advance(4)
-    assert tasks.beats == ["t1"]  # once per watcher_beat_seconds, well inside the tasks' HeartbeatSeconds
+    # At the new watcher's first tick, then once per watcher_beat_seconds, well inside the tasks' HeartbeatSeconds
+    assert tasks.beaten_at["t1"] == [began, began + 20, began + 40]
     tasks.gone.add("t1")
-    manual.advance(20)
+    manual.advance(16)  # 20 s after the last beat
     run_tick(world, started[0], Fleet(), tasks, [])
     assert waits.watched() == []
 
@@ -270,7 +281,7 @@ def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGatew
     started: list[str] = []
     park_item(ASSOCIATED, item(), "t1", 1800, world, started)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
-    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds == manual.now() + 30
+    assert first.lease_until == manual.now() + SETTINGS.watcher_lease_seconds == manual.now() + 50
     lease_until, renewals = first.lease_until, 0
     for _ in range(30):  # two minutes of ticks
         manual.advance(SETTINGS.watcher_tick_seconds)
@@ -280,8 +291,8 @@ def test_the_lease_is_written_only_when_it_would_run_out(world: tuple[WaitsGatew
         # Never lapses before the next tick is well under way.
         assert result.lease_until - (manual.now() + result.wait_seconds) >= LEASE_MARGIN_SECONDS
         lease_until = result.lease_until
-    # A 30 s lease renewed when 12 s (a tick and the margin) are left: every fifth 4 s tick, not every tick.
-    assert renewals == 30 // 5
+    # A 50 s lease renewed when 12 s (a tick and the margin) are left: every tenth 4 s tick, not every tick.
+    assert renewals == 30 // 10
     # Nobody else can take it meanwhile, not even a wait that needs Direct Connect: this watcher looks every tick.
     now = manual.now()
     assert not waits.take_lease("another", now, now + 30)
@@ -399,6 +410,7 @@ def test_a_wait_that_needs_direct_connect_takes_the_lease_over_from_a_slow_watch
     slow_fleet, slow_tasks = Fleet(), RecordedTasks()
     first = run_tick(world, slow, slow_fleet, slow_tasks, [])
     assert (first.next, first.wait_seconds, slow_fleet.reads) == ("tick", 100, 0)
+    assert slow_tasks.beats == ["lock"]  # a new watcher beats at its first tick
 
     # When another lock wait parks meanwhile, it leaves the slow watcher be
     manual.advance(5)
@@ -421,12 +433,12 @@ def test_a_wait_that_needs_direct_connect_takes_the_lease_over_from_a_slow_watch
     manual.value = began + first.wait_seconds  # the slow watcher's Wait ends between two of the new one's ticks
 
     # Then the old watcher, waking with the lock wait due a heartbeat and the key just associated, fails to renew the
-    # lease and stops: it reads, answers, beats and starts nothing
+    # lease and stops: it reads, answers, beats and starts nothing more
     fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
     successors: list[str] = []
     woke = run_tick(world, slow, slow_fleet, slow_tasks, successors, lease_until=first.lease_until)
     assert woke.next == "done"
-    assert (slow_fleet.reads, slow_tasks.answers, slow_tasks.failures, slow_tasks.beats) == (0, {}, {}, [])
+    assert (slow_fleet.reads, slow_tasks.answers, slow_tasks.failures, slow_tasks.beats) == (0, {}, {}, ["lock"])
     assert successors == [] and len(waits.watched()) == 3
     # And the new watcher goes on holding the lease: its next tick answers the association
     manual.value = ticked_until
@@ -482,9 +494,10 @@ def test_lock_and_router_waits_alone_are_looked_at_and_beaten_at_most_every_slow
     # the router answered, every 100 s again
     assert fleet.reads == 0
     assert sorted({t - began for t in watch.ticked_at}) == [0, 100, 200, 250, 350]
-    # And it beat each task every 100 s at most (well inside their HeartbeatSeconds of 300)
-    assert watch.tasks.beaten_at["router"] == [began + 100, began + 200]
-    assert watch.tasks.beaten_at["lock"] == [began + 100, began + 200, began + 350]
+    # And, its ticks at least a heartbeat period apart, every tick beat every task still parked (the hand-over's
+    # successor beating again at its first tick): each task every 100 s at most, well inside HeartbeatSeconds (300)
+    assert watch.tasks.beaten_at["router"] == [began + 0, began + 100, began + 200]
+    assert watch.tasks.beaten_at["lock"] == watch.ticked_at
 
     # When an association parks beside the lock wait
     watcher = watch.watcher
@@ -494,17 +507,189 @@ def test_lock_and_router_waits_alone_are_looked_at_and_beaten_at_most_every_slow
     assert watch.watcher != watcher
     run_until(parked_at + 120)
 
-    # Then the watcher (the one the association started) reads the fleet every 4 s, beating the association every
-    # 20 s and the lock wait still only every 100 s at most
+    # Then the watcher (the one the association started) reads the fleet every 4 s, beating every parked task (the
+    # lock wait too) at its first tick and every 20 s, not every tick
     fast_ticks = [t for t in watch.ticked_at if t >= parked_at]
     assert {b - a for a, b in pairwise(fast_ticks)} == {SETTINGS.watcher_tick_seconds}
     assert fleet.reads == len(fast_ticks) == 120 // 4
-    assert watch.tasks.beaten_at["association"] == [parked_at + s for s in range(20, 120, 20)]
-    lock_beats = watch.tasks.beaten_at["lock"]
-    assert len(lock_beats) == 4 and lock_beats[-1] >= began + 350 + SETTINGS.watcher_slow_beat_seconds
-    gaps = [b - a for a, b in pairwise(lock_beats)]
-    assert all(SETTINGS.watcher_slow_beat_seconds <= gap < 2 * SETTINGS.watcher_slow_beat_seconds for gap in gaps)
+    beats = [parked_at + s for s in range(0, 120, SETTINGS.watcher_beat_seconds)]
+    assert watch.tasks.beaten_at["association"] == beats
+    assert [t for t in watch.tasks.beaten_at["lock"] if t >= parked_at] == beats
     assert watch.tasks.answers.keys() == {"router"}
+
+
+# ---- a beat costs no write; who must look when ----
+
+
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+def test_a_tick_that_only_beats_writes_nothing_to_dynamodb(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given an association still associating and a lock wait behind another execution's lock, watched through a
+    # client that records every DynamoDB call
+    _, locks, manual = world
+    began = manual.now()
+    locks.acquire(TARGET, "run-0", began, began + 5400)
+    started: list[str] = []
+    park_item(ASSOCIATED, item(), "association", 1800, world, started)
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb", record)
+    counted = (WaitsGateway(client, "waits"), LocksGateway(client, "locks"), manual)
+    tasks, lease_until = RecordedTasks(), 0.0
+    first = run_tick(counted, started[0], Fleet(), tasks, [])
+    assert "PutItem" in calls  # the first tick takes its lease: the recording sees writes
+    lease_until = first.lease_until
+
+    # When the watcher ticks every 4 s up to its next beat, 20 s on
+    written: list[list[str]] = []
+    for _ in range(SETTINGS.watcher_beat_seconds // SETTINGS.watcher_tick_seconds):
+        manual.advance(SETTINGS.watcher_tick_seconds)
+        calls.clear()
+        result = run_tick(counted, started[0], Fleet(), tasks, [], lease_until=lease_until)
+        assert (result.next, result.answered, result.lease_until) == ("tick", 0, lease_until)
+        written.append([call for call in calls if call in WRITES])
+
+    # Then it beat both tasks at that tick, and no tick wrote anything to DynamoDB (reads only)
+    beat_at = began + SETTINGS.watcher_beat_seconds
+    assert tasks.beaten_at == {"association": [began, beat_at], "lock": [began, beat_at]}
+    assert written == [[]] * 5
+    assert "Scan" in calls
+
+
+def test_a_router_wait_already_confirmed_takes_the_lease_over_from_a_slow_watcher(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
+    waits, locks, manual = world
+    began = manual.now()
+    locks.acquire(TARGET, "run-0", began, began + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
+    assert first.wait_seconds == 100
+
+    # When a router wait with no confirmation yet parks, it leaves the slow watcher be (its deadline is an hour away)
+    manual.advance(10)
+    for target, owner in (("dxcon-bbbb2222", "run-3"), ("dxcon-cccc3333", "run-4")):
+        locks.acquire(target, owner, manual.now(), manual.now() + 5400)
+    pending = item(target="dxcon-bbbb2222", lock_owner="run-3", router_confirmation="callback")
+    park_item(ROUTER_CONFIRMED, pending, "pending", 3600, world, started)
+    assert len(started) == 1
+    # But one whose confirmation is already recorded takes the lease over and starts a new watcher
+    confirmed = item(target="dxcon-cccc3333", lock_owner="run-4", router_confirmation="callback")
+    waits.record_confirmation("dxcon-cccc3333", NEW, manual.now())
+    park_item(ROUTER_CONFIRMED, confirmed, "confirmed", 3600, world, started)
+    assert len(started) == 2
+
+    # Then the new watcher's first tick answers it, reading nothing of Direct Connect; the others stay parked
+    fleet, tasks = Fleet(), RecordedTasks()
+    result = run_tick(world, started[1], fleet, tasks, [])
+    assert tasks.answers.keys() == {"confirmed"} and tasks.answers["confirmed"]["status"] == ROUTER_CONFIRMED
+    assert (result.parked, result.answered, result.wait_seconds, fleet.reads) == (3, 1, 100, 0)
+    assert sorted(w.task_token for w in waits.watched()) == ["lock", "pending"]
+
+
+def test_a_lock_wait_due_before_a_slow_watchers_next_tick_takes_the_lease_over(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock],
+) -> None:
+    # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
+    waits, locks, manual = world
+    began = manual.now()
+    locks.acquire(TARGET, "run-0", began, began + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
+    assert first.wait_seconds == 100
+
+    # When a lock wait parks whose deadline is that next tick, it leaves the slow watcher be
+    manual.advance(10)
+    park_item(LOCK_FREE, item(lock_owner="run-3", status="waitingForLock"), "at-the-tick", 90, world, started)
+    assert len(started) == 1
+    # But one whose deadline comes a second sooner takes the lease over and starts a new watcher
+    park_item(LOCK_FREE, item(lock_owner="run-4", status="waitingForLock"), "sooner", 89, world, started)
+    assert len(started) == 2
+
+    # Then the new watcher looks at its deadline and answers it busy then
+    tasks, lease_until = RecordedTasks(), 0.0
+    while not tasks.answered("sooner"):
+        result = run_tick(world, started[1], Fleet(), tasks, [], lease_until=lease_until)
+        assert result.next == "tick"
+        lease_until = result.lease_until
+        manual.advance(result.wait_seconds)
+    assert (tasks.answers["sooner"]["status"], tasks.answers["sooner"]["waitedSeconds"]) == ("busy", 89)
+    assert manual.now() - result.wait_seconds == began + 99
+    assert len(waits.watched()) == 2
+
+
+def test_a_direct_connect_wait_parked_while_a_slow_watcher_renews_is_looked_at_after_a_tick(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a watcher with only a lock wait parked, about to write its lease for a 100 s wait
+    waits, locks, manual = world
+    began = manual.now()
+    locks.acquire(TARGET, "run-0", began, began + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    (slow,) = started
+    renew = waits.renew_lease
+
+    # When an association parks between its scan and that write (it sees the lease looking now: no takeover)
+    def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
+        if next_tick_at > now and not waits.watched()[1:]:  # once, before the write for the long wait
+            association = item(target="dxcon-bbbb2222", lock_owner="run-3")
+            park_item(ASSOCIATED, association, "association", 1800, world, started)
+        return renew(holder, now, expires_at, next_tick_at)
+
+    monkeypatch.setattr(waits, "renew_lease", parked_meanwhile)
+    fleet, tasks = Fleet(), RecordedTasks()
+    fleet.extra = "dxcon-bbbb2222"
+    fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
+    first = run_tick(world, slow, fleet, tasks, [])
+    assert started == [slow] and len(waits.watched()) == 2
+
+    # Then the watcher looks again after a tick, not after the 100 s it wrote, and answers the association then
+    assert (first.next, first.wait_seconds, fleet.reads) == ("tick", SETTINGS.watcher_tick_seconds, 0)
+    monkeypatch.setattr(waits, "renew_lease", renew)
+    manual.advance(first.wait_seconds)
+    run_tick(world, slow, fleet, tasks, [], lease_until=first.lease_until)
+    assert fleet.reads == 1 and tasks.answers["association"]["status"] == "associated"
+
+
+def test_a_watcher_sped_up_by_the_rescan_is_not_taken_over(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a watcher that wrote its lease for a 100 s wait, then found an association parked meanwhile
+    waits, locks, manual = world
+    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    started: list[str] = []
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    renew = waits.renew_lease
+
+    def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
+        if next_tick_at > now and not waits.watched()[1:]:  # once, before the write for the long wait
+            association = item(target="dxcon-bbbb2222", lock_owner="run-3")
+            park_item(ASSOCIATED, association, "association", 1800, world, started)
+        return renew(holder, now, expires_at, next_tick_at)
+
+    monkeypatch.setattr(waits, "renew_lease", parked_meanwhile)
+    first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
+    monkeypatch.setattr(waits, "renew_lease", renew)
+    assert first.wait_seconds == SETTINGS.watcher_tick_seconds
+
+    # When another association parks before its next tick
+    manual.advance(2)
+    park_item(ASSOCIATED, item(target="dxcon-cccc3333", lock_owner="run-4"), "association-2", 1800, world, started)
+
+    # Then it leaves the lease to that watcher, which looks in 2 s anyway: one watcher runs
+    assert len(started) == 1
 
 
 def test_a_wait_on_a_target_direct_connect_no_longer_lists_is_answered_target_gone(

@@ -1,7 +1,7 @@
 """An operator's abort (`macsec-rotation abort NAME`): honoured only at a safe point, where nothing has been
-removed yet. The request is an item of the lock table (LocksGateway.request_abort) that the steps before
-RemoveOldKeys look for: AcquireLock's rounds, PlanTarget, and CheckAssociation (which rolls the new key back).
-Once RemoveOldKeys has started the rotation finishes as it would have."""
+removed yet. The request is an item of the lock table (LocksGateway.request_abort) that Begin looks for, and the
+watcher for the lock, router and association waits (the association's sends the new key to the roll-back). Once
+CleanUp has started the rotation finishes as it would have."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Associate the new key, poll until it is `associated`, and roll it back when it never gets there."""
+"""Associate the new key, and roll it back when it never gets `associated` (the watcher waits for that:
+logic/conditions.py). `check_association` is the poll step of the naive design the benchmark compares against."""
 
 from __future__ import annotations
 

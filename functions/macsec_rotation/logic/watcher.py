@@ -155,9 +155,12 @@ def tick(
         lease_until = now + wait + LEASE_MARGIN_SECONDS
         if not waits.renew_lease(watcher, now, lease_until, next_tick_at=now + wait):
             return Tick("done", 0, 0)
-        # One parked between the scan and that write saw no long wait to take over: look again.
+        # One parked between the scan and that write saw no long wait to take over: look again, and say so in the
+        # lease (else a later park would take over from a watcher that looks after all).
         if any(p.condition in READS_DIRECT_CONNECT for p in waits.watched()):
             wait = settings.watcher_tick_seconds
+            if not waits.renew_lease(watcher, now, lease_until, next_tick_at=now + wait):
+                return Tick("done", 0, 0)
     return Tick("tick", wait, lease_until, len(parked), answered, beaten_at)
 
 
@@ -200,4 +203,6 @@ def _serve(
     if beat and not tasks.beat(parked.task_token):  # the execution ended (stopped, timed out)
         waits.settle(parked)
         return True
+    if beat and parked.condition == ROUTER_CONFIRMED:  # the RouterWaitLong alarm watches the longest
+        metrics.add_metric(name="RouterWaitSeconds", unit="Seconds", value=round(now - parked.parked_at))
     return False
