@@ -86,7 +86,7 @@ class Watching:
         self,
         waits: WaitsGateway,
         locks: LocksGateway,
-        read_fleet: Callable[[], Mapping[str, Target]],
+        read_fleet: Callable[[bool], Mapping[str, Target]],
         clock: Any,
         settings: RuntimeSettings,
     ) -> None:

@@ -58,9 +58,9 @@ class Fleet:
         self.dx = directconnect(emulated.dx)
         self.reads = 0
 
-    def __call__(self) -> Mapping[str, Target]:
+    def __call__(self, lags: bool = True) -> Mapping[str, Target]:
         self.reads += 1
-        return self.dx.describe_all()
+        return self.dx.describe_all(lags=lags)
 
 
 def watching(emulated: Emulated) -> Watching:

@@ -78,7 +78,7 @@ def held(locks: LocksGateway, now: float, target: str = TARGET, owner: str = OWN
     assert locks.acquire(target, owner, now, now + SETTINGS.lock_ttl_seconds) is None
 
 
-def no_fleet() -> dict[str, Target]:
+def no_fleet(lags: bool = True) -> dict[str, Target]:
     raise AssertionError("the router wait needs no read of Direct Connect")
 
 

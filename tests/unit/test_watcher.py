@@ -39,11 +39,12 @@ class Fleet:
     def __init__(self) -> None:
         self.keys = [MacsecKey(OLD, "arn:old", "associated"), MacsecKey(NEW, "arn:new", "associating")]
         self.port_up = True
-        self.reads = 0
+        self.reads = self.lag_reads = 0
         self.extra: str | None = None  # another connection listed with the same keys
 
-    def __call__(self) -> Mapping[str, Target]:
+    def __call__(self, lags: bool = True) -> Mapping[str, Target]:
         self.reads += 1
+        self.lag_reads += lags
         port = Port(TARGET, "available", "Encryption Up" if self.port_up else "Encryption Down")
         target = Target(TARGET, "connection", "available", True, "should_encrypt", tuple(self.keys), (port,))
         listed = {TARGET: target}
@@ -139,6 +140,22 @@ def test_the_first_park_starts_one_watcher_and_the_next_parks_start_none(
     park_item(ASSOCIATED, item(target="dxcon-bbbb2222"), "t2", 1800, world, started)
     assert len(started) == 1
     assert len(waits.watched()) == 2
+
+
+def test_the_lags_are_listed_only_while_a_lag_waits(world: tuple[WaitsGateway, LocksGateway, ManualClock]) -> None:
+    # Given a connection's association parked: DescribeConnections alone shows its keys and port
+    _, _, manual = world
+    started: list[str] = []
+    park_item(ASSOCIATED, item(), "connection", 1800, world, started)
+    fleet, tasks = Fleet(), RecordedTasks()
+    run_tick(world, started[0], fleet, tasks, [])
+    assert (fleet.reads, fleet.lag_reads) == (1, 0)
+    # When a LAG's association parks too, the next tick lists the LAGs as well
+    lag = item(target="dxlag-bbbb2222", target_type="lag", lock_owner="run-lag")
+    park_item(ASSOCIATED, lag, "lag", 1800, world, started)
+    manual.advance(4)
+    run_tick(world, started[0], fleet, tasks, [])
+    assert (fleet.reads, fleet.lag_reads) == (2, 1)
 
 
 def test_a_parked_association_is_answered_once_when_the_key_is_associated(

@@ -119,15 +119,15 @@ class DirectConnectGateway:
                     ) from None
                 raise
 
-    def describe_all(self) -> dict[str, Target]:
-        """Every connection and LAG of the account and Region, with keys and port status: one paged
-        DescribeConnections and one paged DescribeLags, whatever the fleet's size (the watcher's one read a
-        tick). A LAG's ports are its members, read from the connections listing."""
+    def describe_all(self, lags: bool = True) -> dict[str, Target]:
+        """Every connection (and LAG, unless `lags` is False) of the account and Region, with keys and port status:
+        one paged DescribeConnections and one paged DescribeLags, whatever the fleet's size (the watcher's one read
+        a tick). A LAG's ports are its members, read from the connections listing."""
         with transient_errors_typed():
             connections = self._every("describe_connections", "connections")
-            lags = self._every("describe_lags", "lags")
+            lags_listed = self._every("describe_lags", "lags") if lags else []
         found = {raw["connectionId"]: self._connection_target(raw) for raw in connections}
-        for raw in lags:
+        for raw in lags_listed:
             members = raw.get("connections", [])
             ports = tuple(
                 _port(member) if "portEncryptionStatus" in member else found[member["connectionId"]].ports[0]

@@ -29,6 +29,11 @@ class Watched:
     parked_at: float
     deadline: float
 
+    @property
+    def target(self) -> str:
+        """The target waited on (the last part of the wait's id)."""
+        return self.wait_id.rsplit("#", 1)[-1]
+
 
 def watched_id(execution_id: str, target: str) -> str:
     return f"{WATCHED}{execution_id}#{target}"

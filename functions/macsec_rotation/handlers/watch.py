@@ -21,7 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         float(event.get("leaseUntil") or 0),
         float(event.get("beatenAt") or 0),
         clients.waits(os.environ["WAITS_TABLE_NAME"]),
-        dx.describe_all,
+        lambda lags: dx.describe_all(lags=lags),
         clients.tasks(),
         clients.locks(os.environ["LOCK_TABLE_NAME"]),
         clients.events(),

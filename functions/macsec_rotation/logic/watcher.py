@@ -105,7 +105,7 @@ def tick(
     lease_until: float,
     beaten_at: float,
     waits: WaitsGateway,
-    read_fleet: Callable[[], Mapping[str, Target]],
+    read_fleet: Callable[[bool], Mapping[str, Target]],
     tasks: TasksGateway,
     locks: LocksGateway,
     events: EventsGateway,
@@ -138,7 +138,9 @@ def tick(
     # live in the watcher's state, so that a beat costs no DynamoDB write.
     beat = now - beaten_at >= settings.watcher_beat_seconds
     beaten_at = now if beat else beaten_at
-    look = Look(fleet=read_fleet() if reads_dx else None, locks=locks, waits=waits, abort_checked=beat)
+    # DescribeLags only while a LAG waits: a connection's keys and port are all in DescribeConnections.
+    lags = any(p.condition in READS_DIRECT_CONNECT and p.target.startswith("dxlag-") for p in parked)
+    look = Look(fleet=read_fleet(lags) if reads_dx else None, locks=locks, waits=waits, abort_checked=beat)
     waiting = [p for p in parked if not _serve(p, look, now, beat, waits, tasks, events, settings)]
     answered = len(parked) - len(waiting)
     metrics.add_metric(name="ParkedTasks", unit="Count", value=len(parked))
