@@ -33,7 +33,7 @@ from .router import announce_removal, hold_lock_for_router
 Next = Literal["tick", "done", "handover"]
 # A new watcher's input besides when it started: no lease yet (it takes it), no heartbeat sent yet.
 FIRST_TICK = {"leaseUntil": 0, "beatenAt": 0}
-# Express runs at most five minutes: a watcher hands over well before.
+# Express runs at most five minutes: a watcher hands over when its next tick would come later than this.
 RUN_SECONDS = 240
 # The lease is renewed when less than the longest wait between two ticks and this margin are left.
 LEASE_MARGIN_SECONDS = 8
@@ -144,13 +144,13 @@ def tick(
     waiting = [p for p in parked if not _serve(p, look, now, beat, waits, tasks, events, settings)]
     answered = len(parked) - len(waiting)
     metrics.add_metric(name="ParkedTasks", unit="Count", value=len(parked))
-    if now - started_at >= RUN_SECONDS:
+    wait = _next_wait(waiting, now, settings)
+    if now - started_at + wait >= RUN_SECONDS:  # its next tick would come too close to Express's five minutes
         successor = f"watcher-{uuid.uuid4().hex}"
         if waits.hand_over_lease(watcher, successor, now, now + settings.watcher_lease_seconds):
             start_watcher(successor)
             logger.info("watcher handed over", watcher=watcher, successor=successor)
         return Tick("handover", 0, lease_until, len(parked), answered, beaten_at)
-    wait = _next_wait(waiting, now, settings)
     if wait > settings.watcher_tick_seconds:
         # A long wait: the lease must outlive it, and says when this watcher looks next, so that a wait parked
         # meanwhile that must be looked at sooner takes the lease over and starts a watcher that looks at once.
