@@ -43,9 +43,9 @@ BOUNDS = ("tests/unit/test_loop_bounds.py",)
 MUTATIONS = (
     Mutation(
         "the watcher's association wait gives up after its deadline",
-        f"{LOGIC}/watcher.py",
-        "elif now >= deadline:",
-        "elif now > deadline:",
+        f"{LOGIC}/conditions.py",
+        "elif now >= parked.deadline:",
+        "elif now > parked.deadline:",
         ("tests/unit/test_watcher.py",),
         required=True,
     ),
@@ -65,24 +65,24 @@ MUTATIONS = (
         BOUNDS,
     ),
     Mutation(
-        "restore gives up one round late",
+        "restore gives up a moment late",
         f"{LOGIC}/restore.py",
-        "elif attempt >= poll.max_attempts:",
-        "elif attempt > poll.max_attempts:",
+        "clock.now() - (item.restoring_since or clock.now()) >= settings.restore_budget_seconds",
+        "clock.now() - (item.restoring_since or clock.now()) > settings.restore_budget_seconds",
         (*BOUNDS, "tests/unit/test_restore.py"),
     ),
     Mutation(
-        "lock wait gives up one round late",
-        f"{LOGIC}/lock.py",
-        "if attempt >= poll.max_attempts:",
-        "if attempt > poll.max_attempts:",
+        "lock wait gives up a tick late",
+        f"{LOGIC}/conditions.py",
+        "    if now < parked.deadline:\n        return Verdict()\n    cause = (",
+        "    if now <= parked.deadline:\n        return Verdict()\n    cause = (",
         (*BOUNDS, "tests/unit/test_lock.py"),
     ),
     Mutation(
         "removal bound leaves out the settle period",
-        "functions/macsec_rotation/settings.py",
-        "self.poll_for(self.disassociation_timeout_seconds + self.encryption_settle_seconds, extra=1)",
-        "self.poll_for(self.disassociation_timeout_seconds, extra=1)",
+        f"{LOGIC}/cleanup.py",
+        "bound = settings.disassociation_timeout_seconds + settings.encryption_settle_seconds",
+        "bound = settings.disassociation_timeout_seconds",
         BOUNDS,
     ),
     Mutation(
@@ -102,8 +102,8 @@ MUTATIONS = (
     Mutation(
         "restore counts without the settle period",
         f"{LOGIC}/restore.py",
-        "if settled_since is not None and (settled or attempt >= poll.max_attempts):",
-        "if settled_since is not None:",
+        "if settled or out_of_time:",
+        "if True:",
         ("tests/unit/test_restore.py",),
     ),
     Mutation(
@@ -146,8 +146,8 @@ MUTATIONS = (
     Mutation(
         "the lock is never released",
         f"{LOGIC}/lock.py",
-        "        locks.release(item.target, item.lock_owner)\n",
-        "        pass\n",
+        "    locks.release(item.target, execution_id)\n",
+        "    pass\n",
         ("tests/scenarios/test_scenarios.py", "-k", "lock-free-after"),
     ),
     Mutation(
