@@ -99,6 +99,14 @@ def park_item(
     park(condition, parked, token, timeout, waits, locks, started.append, SETTINGS)
 
 
+def lock_wait_parked(world: tuple[WaitsGateway, LocksGateway, ManualClock], started: list[str]) -> None:
+    """A lock another run holds and a run parked waiting for it: nothing that reads Direct Connect, so the
+    watcher it starts is a slow one (100 s between ticks)."""
+    _, locks, manual = world
+    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+
+
 BEATEN_AT: dict[str, float] = {}  # watcher name -> when it last heartbeat every parked task
 
 
@@ -297,11 +305,10 @@ def test_a_slow_watcher_hands_over_before_its_next_tick_would_pass_five_minutes(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
     # Given only a lock wait parked: the watcher looks every 100 s
-    waits, locks, manual = world
+    waits, _, manual = world
     began = manual.now()
-    locks.acquire(TARGET, "run-0", began, began + 5400)
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     successors: list[str] = []
     ticks = []
     for _ in range(3):
@@ -437,11 +444,10 @@ def test_a_wait_that_needs_direct_connect_takes_the_lease_over_from_a_slow_watch
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
     # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
-    waits, locks, manual = world
-    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    waits, _, manual = world
     began = manual.now()
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     (slow,) = started
     slow_fleet, slow_tasks = Fleet(), RecordedTasks()
     first = run_tick(world, slow, slow_fleet, slow_tasks, [])
@@ -606,10 +612,8 @@ def test_a_router_wait_already_confirmed_takes_the_lease_over_from_a_slow_watche
 ) -> None:
     # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
     waits, locks, manual = world
-    began = manual.now()
-    locks.acquire(TARGET, "run-0", began, began + 5400)
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
     assert first.wait_seconds == 100
 
@@ -638,11 +642,10 @@ def test_a_lock_wait_due_before_a_slow_watchers_next_tick_takes_the_lease_over(
     world: tuple[WaitsGateway, LocksGateway, ManualClock],
 ) -> None:
     # Given a slow watcher: only a lock wait is parked, and it looks next in 100 s
-    waits, locks, manual = world
+    waits, _, manual = world
     began = manual.now()
-    locks.acquire(TARGET, "run-0", began, began + 5400)
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
     assert first.wait_seconds == 100
 
@@ -670,11 +673,9 @@ def test_a_direct_connect_wait_parked_while_a_slow_watcher_renews_is_looked_at_a
     world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a watcher with only a lock wait parked, about to write its lease for a 100 s wait
-    waits, locks, manual = world
-    began = manual.now()
-    locks.acquire(TARGET, "run-0", began, began + 5400)
+    waits, _, manual = world
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     (slow,) = started
     renew = waits.renew_lease
 
@@ -704,10 +705,9 @@ def test_a_watcher_sped_up_by_the_rescan_is_not_taken_over(
     world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a watcher that wrote its lease for a 100 s wait, then found an association parked meanwhile
-    waits, locks, manual = world
-    locks.acquire(TARGET, "run-0", manual.now(), manual.now() + 5400)
+    waits, _, manual = world
     started: list[str] = []
-    park_item(LOCK_FREE, item(lock_owner="run-2", status="waitingForLock"), "lock", 5400, world, started)
+    lock_wait_parked(world, started)
     renew = waits.renew_lease
 
     def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
