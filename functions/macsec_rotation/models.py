@@ -89,8 +89,8 @@ class TargetRotation(StateModel):
     removed_ckns: list[str] = Field(default_factory=list)
     kept_ckns: list[KeptKey] = Field(default_factory=list)
     restored_ckns: list[str] = Field(default_factory=list)
-    # The restore: since when (epoch seconds), the keys Direct Connect refused (with how each was listed then: a
-    # change of listing is worth another try) and those no version of the secret holds.
+    # The restore: since when (epoch seconds), the keys Direct Connect refused (with how the target listed its keys
+    # then: a change of listing is worth another try) and those no version of the secret holds.
     restoring_since: float | None = None
     refused_ckns: dict[str, str] = Field(default_factory=dict)
     unrestorable_ckns: list[str] = Field(default_factory=list)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import boto3
 
 from local.directconnect import Connection
+from macsec_rotation import clock
 from macsec_rotation.clients import directconnect, secrets
+from macsec_rotation.gateways.directconnect import MacsecKey, Port, Target
 from macsec_rotation.logic.association import associate_new_key
 from macsec_rotation.logic.cleanup import removal_status, remove_old_keys
 from macsec_rotation.logic.conditions import RESTORED
 from macsec_rotation.logic.prepare import plan_rotation, replan_under_lock
-from macsec_rotation.logic.restore import restoration_status, restore_previous_keys
-from macsec_rotation.models import ConsoleInput, TargetRotation
+from macsec_rotation.logic.restore import keys_listed, restoration_status, restore_previous_keys
+from macsec_rotation.models import ConsoleInput, Poll, TargetRotation
 from macsec_rotation.settings import RuntimeSettings
 from tests.conftest import REGION, Emulated, new_key
 from tests.unit.recorded import Watching, dynamodb_tables
@@ -118,7 +120,8 @@ def test_a_refused_key_is_tried_again_once_its_listing_changed_and_not_before(em
     # When the restore runs while the old key is still disassociating, it is refused, and how it was listed is kept
     item = restore_round(emulated, item)
     assert (item.status, item.restored_ckns) == ("waitingForRestore", [])
-    assert item.refused_ckns == {old[0].lower(): "disassociating"}
+    assert item.refused_ckns.keys() == {old[0].lower()}
+    assert f"{old[0].lower()}:disassociating" in item.refused_ckns[old[0].lower()]
     assert (old[0], "disassociating") in live(emulated)
 
     # Then while it is listed the same the restore only waits; once it is no longer listed it goes again
@@ -130,6 +133,42 @@ def test_a_refused_key_is_tried_again_once_its_listing_changed_and_not_before(em
     item, rounds = until_done(emulated, item)
     assert (item.status, rounds) == ("restored", 1)
     assert (old[0], "associated") in live(emulated)
+
+
+def test_a_refused_key_listed_twice_goes_again_once_its_newer_entry_has_gone() -> None:
+    # Given (found by the soak) a CKN listed twice: an entry of an earlier removal lingering `disassociated` for
+    # ever, beside the entry just removed, still `disassociating`; the restore was refused while the keychain was
+    # full, the port is down
+    old, new = new_key()[0], new_key()[0]
+
+    def target(newer: str) -> Target:
+        keys = (
+            MacsecKey(old, "arn:1", "disassociated"),
+            MacsecKey(new, "arn:2", "associated"),
+            MacsecKey(old, "arn:3", newer),
+        )
+        return Target(
+            TARGET, "connection", "available", True, "should_encrypt", keys, (Port(TARGET, "up", "Encryption Down"),)
+        )
+
+    refused_at = target("disassociating")
+    item = TargetRotation(
+        secret_arn="arn:secret",
+        version_id="v2",
+        target=TARGET,
+        target_type="connection",
+        new_ckn=new,
+        poll=Poll(interval_seconds=10, max_attempts=3),
+        ckns_before=[old],
+        ports_encrypted_before=[TARGET],
+        refused_ckns={old.lower(): keys_listed(refused_at)},
+        restoring_since=clock.now(),
+        status="waitingForRestore",
+    )
+    # Then it waits while nothing changed, and goes again once the newer entry has gone too (its first entry, the
+    # old one, reads `disassociated` all along: looking at it alone, the restore waited until its budget ran out)
+    assert restoration_status(item, refused_at, RuntimeSettings()).status == "waitingForRestore"
+    assert restoration_status(item, target("disassociated"), RuntimeSettings()).status == "restoring"
 
 
 def test_a_restored_key_that_went_again_sends_the_restore_back(emulated: Emulated) -> None:
@@ -175,7 +214,8 @@ def test_the_restore_gives_up_at_its_budget_and_not_before(emulated: Emulated) -
     emulated.backend.behaviour.disassociated_keys_linger_seconds = None
     old, bad = new_key(), new_key()
     item = restore_round(emulated, rotated_without_the_router(emulated, old, [bad]))
-    assert item.refused_ckns == {old[0].lower(): "disassociated"}
+    assert item.refused_ckns.keys() == {old[0].lower()}
+    assert f"{old[0].lower()}:disassociated" in item.refused_ckns[old[0].lower()]
     budget = SETTINGS.restore_budget_seconds
     assert budget == 900 + 300 + 30  # disassociation timeout, association timeout, settle
     # When it has waited a second less than its budget it goes on; at the budget it stops with EncryptionDown

@@ -34,8 +34,9 @@ def restore_previous_keys(
     status, failure = "waitingForRestore", None
     if len(unrestorable) == len(item.ckns_before) and not restored:
         status, failure = "unrestorable", _unrestorable(item, target)
-    # A refused key is worth trying again once its listing changed: remember how it was listed when refused.
-    refused_listed = {ckn.lower(): _listed_state(target, ckn) for ckn in refused}
+    # A refused key is worth trying again once the target's listing changed (the key itself left, or another
+    # freed a place in the keychain): remember how the target was listed when the key was refused.
+    refused_listed = {ckn.lower(): keys_listed(target) for ckn in refused}
     logger.info("restore round", target=item.target, refused=refused, unrestorable=unrestorable, status=status)
     return item.model_copy(
         update={
@@ -56,7 +57,7 @@ def restoration_status(item: TargetRotation, target: Target, settings: RuntimeSe
     port that had it), restoreTimedOut, or still waitingForRestore."""
     out_of_time = clock.now() - (item.restoring_since or clock.now()) >= settings.restore_budget_seconds
     missing = [c for c in item.ckns_before if target.key(c) is None and not ckn_among(c, item.unrestorable_ckns)]
-    again = [c for c in missing if _listed_state(target, c) != item.refused_ckns.get(c.lower())]
+    again = [c for c in missing if keys_listed(target) != item.refused_ckns.get(c.lower())]
     if again and not out_of_time:
         logger.info("restore goes again", target=item.target, ckns=again)
         return item.model_copy(update={"status": "restoring", "settled_since": None})
@@ -75,9 +76,10 @@ def restoration_status(item: TargetRotation, target: Target, settings: RuntimeSe
     return item.model_copy(update={"status": "waitingForRestore", "settled_since": None})
 
 
-def _listed_state(target: Target, ckn: str) -> str:
-    listed = target.listed(ckn)
-    return listed.state if listed is not None else ""
+def keys_listed(target: Target) -> str:
+    """Every key the target lists, with its state (a CKN may be listed more than once: an old entry can linger
+    `disassociated` beside a newer one still `disassociating`): what changes when a refusal may pass."""
+    return ",".join(sorted(f"{k.ckn.lower()}:{k.state}" for k in target.keys))
 
 
 def _reassociate_missing(
