@@ -1,6 +1,6 @@
 """Property-based: random fleets, events and faults on the embedded AWS; the invariants hold after every run.
 
-`make test` runs PROPERTY_EXAMPLES (default 160: every fleet runs a watcher ticking every 4 s, which the
+`make test` runs PROPERTY_EXAMPLES (default 120: every fleet runs a watcher ticking every 4 s, which the
 embedded AWS plays tick by tick, and `make test` must stay under 3 minutes) fixed examples, split over shards so
 that both test workers share them; `make soak` draws SOAK_EXAMPLES (default 2000) new ones, shrinks any failure to a
 minimal scenario, and prints how many it ran. Each example is a whole scenario (docs/scenarios.md) run end
@@ -23,7 +23,7 @@ from tests.harness import associated_ckns, ports_down, run_checked
 from tests.properties import counting
 
 SHARDS = 20  # small enough for the two test workers to share them evenly (a fleet may take 100 times another)
-EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "160"))
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "120"))
 SOAK = os.environ.get("PROPERTY_SOAK") == "1"
 STEPS = [  # every step function a rotation runs, the intake and the watcher's included
     "rotate_secret",
