@@ -5,7 +5,7 @@ end (lease released) when nothing waits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -669,6 +669,24 @@ def test_a_lock_wait_due_before_a_slow_watchers_next_tick_takes_the_lease_over(
     assert len(waits.watched()) == 2
 
 
+def association_parked_before_the_long_wait_is_written(
+    world: tuple[WaitsGateway, LocksGateway, ManualClock], started: list[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """The next lease write for a long wait finds an association parked just before it (as if it parked between the
+    watcher's scan and that write); returns what undoes it."""
+    waits = world[0]
+    renew = waits.renew_lease
+
+    def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
+        if next_tick_at > now and not waits.watched()[1:]:  # once, before the write for the long wait
+            association = item(target="dxcon-bbbb2222", lock_owner="run-3")
+            park_item(ASSOCIATED, association, "association", 1800, world, started)
+        return renew(holder, now, expires_at, next_tick_at)
+
+    monkeypatch.setattr(waits, "renew_lease", parked_meanwhile)
+    return lambda: monkeypatch.setattr(waits, "renew_lease", renew)
+
+
 def test_a_direct_connect_wait_parked_while_a_slow_watcher_renews_is_looked_at_after_a_tick(
     world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -677,16 +695,8 @@ def test_a_direct_connect_wait_parked_while_a_slow_watcher_renews_is_looked_at_a
     started: list[str] = []
     lock_wait_parked(world, started)
     (slow,) = started
-    renew = waits.renew_lease
-
     # When an association parks between its scan and that write (it sees the lease looking now: no takeover)
-    def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
-        if next_tick_at > now and not waits.watched()[1:]:  # once, before the write for the long wait
-            association = item(target="dxcon-bbbb2222", lock_owner="run-3")
-            park_item(ASSOCIATED, association, "association", 1800, world, started)
-        return renew(holder, now, expires_at, next_tick_at)
-
-    monkeypatch.setattr(waits, "renew_lease", parked_meanwhile)
+    undo = association_parked_before_the_long_wait_is_written(world, started, monkeypatch)
     fleet, tasks = Fleet(), RecordedTasks()
     fleet.extra = "dxcon-bbbb2222"
     fleet.keys[1] = MacsecKey(NEW, "arn:new", "associated")
@@ -695,7 +705,7 @@ def test_a_direct_connect_wait_parked_while_a_slow_watcher_renews_is_looked_at_a
 
     # Then the watcher looks again after a tick, not after the 100 s it wrote, and answers the association then
     assert (first.next, first.wait_seconds, fleet.reads) == ("tick", SETTINGS.watcher_tick_seconds, 0)
-    monkeypatch.setattr(waits, "renew_lease", renew)
+    undo()
     manual.advance(first.wait_seconds)
     run_tick(world, slow, fleet, tasks, [], lease_until=first.lease_until)
     assert fleet.reads == 1 and tasks.answers["association"]["status"] == "associated"
@@ -705,20 +715,12 @@ def test_a_watcher_sped_up_by_the_rescan_is_not_taken_over(
     world: tuple[WaitsGateway, LocksGateway, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a watcher that wrote its lease for a 100 s wait, then found an association parked meanwhile
-    waits, _, manual = world
+    _, _, manual = world
     started: list[str] = []
     lock_wait_parked(world, started)
-    renew = waits.renew_lease
-
-    def parked_meanwhile(holder: str, now: float, expires_at: float, next_tick_at: float) -> bool:
-        if next_tick_at > now and not waits.watched()[1:]:  # once, before the write for the long wait
-            association = item(target="dxcon-bbbb2222", lock_owner="run-3")
-            park_item(ASSOCIATED, association, "association", 1800, world, started)
-        return renew(holder, now, expires_at, next_tick_at)
-
-    monkeypatch.setattr(waits, "renew_lease", parked_meanwhile)
+    undo = association_parked_before_the_long_wait_is_written(world, started, monkeypatch)
     first = run_tick(world, started[0], Fleet(), RecordedTasks(), [])
-    monkeypatch.setattr(waits, "renew_lease", renew)
+    undo()
     assert first.wait_seconds == SETTINGS.watcher_tick_seconds
 
     # When another association parks before its next tick
