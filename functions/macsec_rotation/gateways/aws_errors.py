@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -88,3 +88,15 @@ def transient_errors_typed() -> Iterator[None]:
                 f"{error.operation_name} failed on the service side: {error_message(error)}"
             ) from None
         raise
+
+
+def conditionally(write: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any] | None:
+    """A DynamoDB conditional write (`write`: the client's method); None when its condition did not hold
+    (another party got there first)."""
+    with transient_errors_typed():
+        try:
+            return write(**request)
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from .aws_errors import error_code, transient_errors_typed
+from .aws_errors import conditionally, transient_errors_typed
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -23,47 +21,45 @@ class LocksGateway:
 
     def acquire(self, target: str, owner: str, now: float, expires_at: float) -> str | None:
         """Take or renew the target's lock; None when it is ours now, else the current holder."""
-        with transient_errors_typed():
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={"target": {"S": target}, "owner": {"S": owner}, "expiresAt": {"N": str(int(expires_at))}},
-                    # Free, expired (a crashed holder: TTL deletion can lag by days), or already ours.
-                    ConditionExpression="attribute_not_exists(#t) OR expiresAt < :now OR #o = :me",
-                    ExpressionAttributeNames={"#t": "target", "#o": "owner"},
-                    ExpressionAttributeValues={":now": {"N": str(int(now))}, ":me": {"S": owner}},
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
-                return str(held.get("Item", {}).get("owner", {}).get("S", "another execution"))
-        return None
+        taken = conditionally(
+            self._client.put_item,
+            TableName=self._table,
+            Item={"target": {"S": target}, "owner": {"S": owner}, "expiresAt": {"N": str(int(expires_at))}},
+            # Free, expired (a crashed holder: TTL deletion can lag by days), or already ours.
+            ConditionExpression="attribute_not_exists(#t) OR expiresAt < :now OR #o = :me",
+            ExpressionAttributeNames={"#t": "target", "#o": "owner"},
+            ExpressionAttributeValues={":now": {"N": str(int(now))}, ":me": {"S": owner}},
+        )
+        if taken is not None:
+            return None
+        item = self._item(target)
+        return str((item or {}).get("owner", {}).get("S", "another execution"))
 
     def holder(self, target: str, now: float) -> str | None:
         """Who holds the target's lock now; None when it is free or expired (a read: the watcher looks every tick,
         and writes only when the lock can be taken)."""
-        with transient_errors_typed():
-            held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
-        item = held.get("Item")
+        item = self._item(target)
         if item is None or float(item["expiresAt"]["N"]) < int(now):
             return None
         return str(item["owner"]["S"])
 
     def release(self, target: str, owner: str) -> None:
         """Give the lock back if it is still ours; releasing twice, or after expiry, is harmless."""
+        conditionally(
+            self._client.delete_item,
+            TableName=self._table,
+            Key={"target": {"S": target}},
+            ConditionExpression="#o = :me",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":me": {"S": owner}},
+        )
+
+    def _item(self, target: str) -> dict[str, Any] | None:
+        """The target's lock item as it is now (a strongly consistent read)."""
         with transient_errors_typed():
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"target": {"S": target}},
-                    ConditionExpression="#o = :me",
-                    ExpressionAttributeNames={"#o": "owner"},
-                    ExpressionAttributeValues={":me": {"S": owner}},
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
+            held = self._client.get_item(TableName=self._table, Key={"target": {"S": target}}, ConsistentRead=True)
+        item: dict[str, Any] | None = held.get("Item")
+        return item
 
     def request_abort(self, execution_id: str, now: float) -> None:
         """Record that the operator wants this execution (its ARN) to stop at its next safe point."""

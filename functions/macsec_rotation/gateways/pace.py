@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from .. import clock
 from ..errors import DirectConnectBusy
 from ..observability import logger
-from .aws_errors import error_code, transient_errors_typed
+from .aws_errors import conditionally, transient_errors_typed
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -74,19 +72,14 @@ class Pace:
         return float(item.get("nextFree", {}).get("N", "0"))
 
     def _update(self, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
-        with transient_errors_typed():
-            try:
-                answer = self._client.update_item(
-                    TableName=self._table,
-                    Key=PACE_KEY,
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="UPDATED_NEW",
-                )
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                return None
-        new: dict[str, Any] = answer.get("Attributes", {})
-        return new
+        """The counter's new value, or None when the condition did not hold."""
+        answer = conditionally(
+            self._client.update_item,
+            TableName=self._table,
+            Key=PACE_KEY,
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW",
+        )
+        return None if answer is None else answer.get("Attributes", {})

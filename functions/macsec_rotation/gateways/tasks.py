@@ -22,32 +22,21 @@ class TasksGateway:
 
     def answer(self, task_token: str, result: Any) -> bool:
         """The parked task's result (a status string, or the state data); False when the task had ended."""
-        with transient_errors_typed():
-            try:
-                self._client.send_task_success(taskToken=task_token, output=json.dumps(result))
-            except ClientError as error:
-                if error_code(error) not in GONE:
-                    raise
-                return False
-        return True
+        return self._send("send_task_success", taskToken=task_token, output=json.dumps(result))
 
     def fail(self, task_token: str, error: str, cause: str) -> bool:
         """SendTaskFailure: the task ends with `error` (the workflow's Catch for that name routes it); False when
         the task had ended."""
-        with transient_errors_typed():
-            try:
-                self._client.send_task_failure(taskToken=task_token, error=error, cause=cause)
-            except ClientError as error_:
-                if error_code(error_) not in GONE:
-                    raise
-                return False
-        return True
+        return self._send("send_task_failure", taskToken=task_token, error=error, cause=cause)
 
     def beat(self, task_token: str) -> bool:
         """SendTaskHeartbeat: the watcher still answers for the task. False when the task had ended."""
+        return self._send("send_task_heartbeat", taskToken=task_token)
+
+    def _send(self, operation: str, **request: Any) -> bool:
         with transient_errors_typed():
             try:
-                self._client.send_task_heartbeat(taskToken=task_token)
+                getattr(self._client, operation)(**request)
             except ClientError as error:
                 if error_code(error) not in GONE:
                     raise

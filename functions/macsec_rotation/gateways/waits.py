@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from .aws_errors import error_code, transient_errors_typed
+from .aws_errors import conditionally, transient_errors_typed
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -197,12 +195,5 @@ class WaitsGateway:
         return written is not None
 
     def _conditionally(self, operation: str, **request: Any) -> dict[str, Any] | None:
-        """A conditional write; None when its condition did not hold (another party got there first)."""
-        with transient_errors_typed():
-            try:
-                answer: dict[str, Any] = getattr(self._client, operation)(TableName=self._table, **request)
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                return None
-        return answer
+        """A conditional write to the table; None when its condition did not hold."""
+        return conditionally(getattr(self._client, operation), TableName=self._table, **request)
