@@ -57,7 +57,8 @@ def restoration_status(item: TargetRotation, target: Target, settings: RuntimeSe
     port that had it), restoreTimedOut, or still waitingForRestore."""
     out_of_time = clock.now() - (item.restoring_since or clock.now()) >= settings.restore_budget_seconds
     missing = [c for c in item.ckns_before if target.key(c) is None and not ckn_among(c, item.unrestorable_ckns)]
-    again = [c for c in missing if keys_listed(target) != item.refused_ckns.get(c.lower())]
+    listed = keys_listed(target)
+    again = [c for c in missing if listed != item.refused_ckns.get(c.lower())]
     if again and not out_of_time:
         logger.info("restore goes again", target=item.target, ckns=again)
         return item.model_copy(update={"status": "restoring", "settled_since": None})

@@ -35,7 +35,8 @@ Next = Literal["tick", "done", "handover"]
 FIRST_TICK = {"leaseUntil": 0, "beatenAt": 0}
 # Express runs at most five minutes: a watcher hands over when its next tick would come later than this.
 RUN_SECONDS = 240
-# The lease is renewed when less than the longest wait between two ticks and this margin are left.
+# A tick renews the lease when less than a tick and this margin are left, and before a long wait, to outlive it
+# by this margin.
 LEASE_MARGIN_SECONDS = 8
 
 
@@ -92,9 +93,8 @@ def _look_by(
     """When a watcher must look at this wait at the latest: a watcher that sleeps past it is taken over. A wait
     that needs Direct Connect's state, or a router confirmation that came already, at the next tick; else by its
     deadline."""
-    if condition in READS_DIRECT_CONNECT:
-        return now + settings.watcher_tick_seconds + 1
-    if condition == ROUTER_CONFIRMED and waits.confirmed(item.target, item.new_ckn):
+    confirmed_already = condition == ROUTER_CONFIRMED and waits.confirmed(item.target, item.new_ckn)
+    if condition in READS_DIRECT_CONNECT or confirmed_already:
         return now + settings.watcher_tick_seconds + 1
     return deadline
 
@@ -115,10 +115,10 @@ def tick(
     """One round of the watcher: nothing to do ends it (and releases the lease); else one read of the fleet (when
     a parked condition needs Direct Connect's state), every parked condition evaluated, the resolved ones answered,
     the others heartbeaten. The next tick comes after `watcherTickSeconds` while a condition needs Direct Connect,
-    else after a heartbeat period (a lock or a router confirmation is all that waits). The lease (until
-    `lease_until`, as this watcher last wrote it) is renewed only when it would run out before the next tick is
-    well under way: nobody else can take it before, and a write every tick would be most of the watcher's DynamoDB
-    bill."""
+    else (a lock or a router confirmation is all that waits) at the nearest deadline, within a slow beat. The
+    lease (until `lease_until`, as this watcher last wrote it) is renewed only when it would run out before the next
+    tick is well under way (nobody else can take it before, and a write every tick would be most of the watcher's
+    DynamoDB bill), and before a long wait."""
     now = clock.now()
     if lease_until - now <= settings.watcher_tick_seconds + LEASE_MARGIN_SECONDS:
         lease_until = now + settings.watcher_lease_seconds
@@ -167,8 +167,8 @@ def tick(
 
 
 def _next_wait(waiting: list[Watched], now: float, settings: RuntimeSettings) -> int:
-    """Every tick while a wait needs Direct Connect's state; else (a lock, a router confirmation: each answered by
-    its own event too) at the next heartbeat or deadline, whichever comes first."""
+    """Every tick while a wait needs Direct Connect's state; else (a lock, a router confirmation, which its event
+    answers at once) at the next slow beat or deadline, whichever comes first."""
     if not waiting or any(p.condition in READS_DIRECT_CONNECT for p in waiting):
         return settings.watcher_tick_seconds
     soonest = min(p.deadline for p in waiting) - now
